@@ -1,0 +1,31 @@
+import Glibc
+
+extension RandomState {
+  /// `np.random.dirichlet(np.ones(count))`: a uniform point on the probability simplex.
+  ///
+  /// numpy's legacy `dirichlet` draws one standard gamma variate per component; with shape 1 the
+  /// legacy gamma is the standard exponential `-log(1 - rand())`, computed with glibc's `log`.
+  /// The draws are summed left to right into `acc`, and each is then multiplied by
+  /// `invacc = 1 / acc` (a multiplication, not a division, so `count == 1` may give
+  /// `x * (1 / x) != 1`, exactly as numpy does).
+  ///
+  /// - Complexity: O(count), two `rand()` draws per component.
+  /// - Returns: `count` non-negative doubles; empty when `count <= 0` (numpy raises for a
+  ///   negative count; callers validate that).
+  public mutating func dirichletOnes(count: Int) -> [Double] {
+    let n = Swift.max(count, 0)
+    return withCursor { (c: inout MTCursor) -> [Double] in
+      [Double](unsafeUninitializedCapacity: n) { buffer, initialized in
+        var acc = 0.0
+        for j in 0..<n {
+          let draw = -log(1.0 - c.nextDouble())
+          buffer[j] = draw
+          acc = acc + draw
+        }
+        let invacc = 1 / acc
+        for j in 0..<n { buffer[j] = buffer[j] * invacc }
+        initialized = n
+      }
+    }
+  }
+}

@@ -1,0 +1,111 @@
+/// The largest `N` accepted by
+/// ``randomlyDistributeNBallsIntoKBins(N:K:maxBallsPerBin:minBallsPerBin:randomState:cancellation:)``:
+/// 2**50. Bin counts are held in doubles, as cleanlab holds them; far beyond this, adding 1 to a
+/// count no longer changes it and cleanlab's correction loop never ends.
+public let maxBalls = 1 << 50
+
+/// cleanlab's `randomly_distribute_N_balls_into_K_bins(N, K, max_balls_per_bin=None,
+/// min_balls_per_bin=None)`: `K` non-negative counts that sum to `N`, drawn by rounding random
+/// probabilities.
+///
+/// (cleanlab's docstring swaps `N` and `K`; the code returns `K` counts summing to `N`.)
+///
+/// The algorithm, reproduced statement by statement:
+/// 1. `N == 0` returns `K` zeros without drawing.
+/// 2. `max_balls_per_bin` defaults to `N`, else is capped at `N`; `min_balls_per_bin` defaults to
+///    0, else is capped at `N / K` (a float division).
+/// 3. If `N / K > max_balls_per_bin`, `N` becomes `max_balls_per_bin * K`.
+/// 4. `arr = round(generate_n_rand_probabilities_that_sum_to_m(K, 1, max_prob=max/N,
+///    min_prob=min/N) * N)` with numpy's round-half-to-even. cleanlab passes the integer `m=1`,
+///    which its error messages print as `m = 1`.
+/// 5. While `sum(arr) != N`: decrement the first largest bin while the sum is above `N`, then
+///    increment the first smallest while below. Sums are Python's left-to-right float sums.
+///
+/// Departures from cleanlab:
+/// - Negative `N`, `maxBallsPerBin` or `minBallsPerBin`, and a non-positive `K` with `N > 0`,
+///   throw ``NoiseGenerationError/invalidArgument(argument:reason:)``. cleanlab returns negative
+///   counts for some of these and raises `ZeroDivisionError` or numpy errors for others.
+/// - `maxBallsPerBin == 0` with `N > 0` throws where cleanlab divides by zero.
+/// - An `N` still above ``maxBalls`` after the `max_balls_per_bin * K` cap, and `K` above
+///   ``maxProbabilityCount``, throw.
+/// - The correction loop is bounded and consults `cancellation`.
+///
+/// - Complexity: O(K) plus O(K) per correction step; there are at most about `K / 2` steps.
+/// - Throws: ``NoiseGenerationError``, including cleanlab's `ValueError`s from the probability
+///   generator.
+public func randomlyDistributeNBallsIntoKBins(
+  N: Int,
+  K: Int,
+  maxBallsPerBin: Int? = nil,
+  minBallsPerBin: Int? = nil,
+  randomState: inout RandomState,
+  cancellation: Cancellation = .none
+) throws(NoiseGenerationError) -> [Int] {
+  if N < 0 { throw .invalidArgument(argument: "N", reason: "must be non-negative, is \(N)") }
+  if K < 0 { throw .invalidArgument(argument: "K", reason: "must be non-negative, is \(K)") }
+  if K > maxProbabilityCount {
+    throw .invalidArgument(argument: "K", reason: "must be at most \(maxProbabilityCount)")
+  }
+  if let maxBallsPerBin, maxBallsPerBin < 0 {
+    throw .invalidArgument(
+      argument: "max_balls_per_bin", reason: "must be non-negative, is \(maxBallsPerBin)")
+  }
+  if let minBallsPerBin, minBallsPerBin < 0 {
+    throw .invalidArgument(
+      argument: "min_balls_per_bin", reason: "must be non-negative, is \(minBallsPerBin)")
+  }
+  if N == 0 { return [Int](repeating: 0, count: K) }
+  if K == 0 {
+    throw .invalidArgument(
+      argument: "K", reason: "must be positive when N > 0 (cleanlab divides by K)")
+  }
+
+  let upper = maxBallsPerBin.map { Swift.min($0, N) } ?? N
+  // Python's min(int, float) keeps the int unless the float is smaller; only the value matters.
+  let lower: Double = minBallsPerBin.map { Swift.min(Double($0), Double(N) / Double(K)) } ?? 0
+  var total = N
+  if Double(N) / Double(K) > Double(upper) { total = upper * K }
+  if total == 0 {
+    throw .invalidArgument(
+      argument: "max_balls_per_bin", reason: "must be positive when N > 0 (cleanlab divides by 0)")
+  }
+  if total > maxBalls {
+    throw .invalidArgument(
+      argument: "N", reason: "must be at most \(maxBalls) after capping by max_balls_per_bin * K")
+  }
+
+  let probabilities = try generateNRandProbabilitiesThatSumToM(
+    n: K, m: .int(1), maxProb: .float(Double(upper) / Double(total)),
+    minProb: lower / Double(total), randomState: &randomState, cancellation: cancellation)
+
+  let target = Double(total)
+  var bins = probabilities.map { ($0 * target).rounded(.toNearestOrEven) }
+  var steps = 0
+  let stepLimit = 4 * K + 64
+  func step() throws(NoiseGenerationError) {
+    steps += 1
+    if steps > stepLimit {
+      throw .iterationLimitExceeded(
+        function: "randomly_distribute_N_balls_into_K_bins", limit: stepLimit)
+    }
+    if steps & 1023 == 0 { try cancellation.check() }
+  }
+  while pythonSum(bins) != target {
+    while pythonSum(bins) > target {
+      try step()
+      bins[firstMaxIndex(bins)] -= 1
+    }
+    while pythonSum(bins) < target {
+      try step()
+      bins[firstMinIndex(bins)] += 1
+    }
+  }
+  return bins.map { Int($0) }
+}
+
+/// Python's built-in `sum` over a float array: left to right from the integer 0.
+func pythonSum(_ values: [Double]) -> Double {
+  var total = 0.0
+  for v in values { total = total + v }
+  return total
+}

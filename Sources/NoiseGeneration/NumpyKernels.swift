@@ -1,0 +1,207 @@
+// Floating-point kernels whose rounding must match what numpy does on the same data.
+
+/// `ndarray.sum()` of a float64 array: the reduction starts from the identity `+0.0` and adds the
+/// pairwise sum of all elements (so an empty or all-negative-zero array sums to `+0.0`).
+@usableFromInline
+func numpySum(_ base: UnsafePointer<Double>, count n: Int) -> Double {
+  0.0 + pairwiseSum(base, count: n)
+}
+
+/// numpy's pairwise summation (`DOUBLE_pairwise_sum` in `loops_utils.h.src`), which `ndarray.sum`
+/// uses for float64, including the sum of a whole C-contiguous 2-D array.
+///
+/// Fewer than 8 values are added left to right from -0.0 (numpy's start, which keeps a sum of
+/// negative zeros negative). Up to 128 values are added into eight
+/// interleaved accumulators, combined as `((r0+r1)+(r2+r3))+((r4+r5)+(r6+r7))`, and the tail is
+/// added after. Longer runs are split at half the length rounded down to a multiple of 8, and
+/// the halves summed recursively. Reference: N. J. Higham, "The accuracy of floating point
+/// summation", SIAM J. Sci. Comput. 14(4), 1993.
+///
+/// - Complexity: O(count).
+@usableFromInline
+func pairwiseSum(_ base: UnsafePointer<Double>, count n: Int, stride: Int = 1) -> Double {
+  if n < 8 {
+    var result = -0.0
+    for i in 0..<n { result += base[i * stride] }
+    return result
+  }
+  if n <= 128 {
+    var r0 = base[0]
+    var r1 = base[stride]
+    var r2 = base[2 * stride]
+    var r3 = base[3 * stride]
+    var r4 = base[4 * stride]
+    var r5 = base[5 * stride]
+    var r6 = base[6 * stride]
+    var r7 = base[7 * stride]
+    var i = 8
+    let blocked = n - n % 8
+    while i < blocked {
+      r0 += base[(i + 0) * stride]
+      r1 += base[(i + 1) * stride]
+      r2 += base[(i + 2) * stride]
+      r3 += base[(i + 3) * stride]
+      r4 += base[(i + 4) * stride]
+      r5 += base[(i + 5) * stride]
+      r6 += base[(i + 6) * stride]
+      r7 += base[(i + 7) * stride]
+      i += 8
+    }
+    var result = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n {
+      result += base[i * stride]
+      i += 1
+    }
+    return result
+  }
+  var half = n / 2
+  half -= half % 8
+  return pairwiseSum(base, count: half, stride: stride)
+    + pairwiseSum(base + half * stride, count: n - half, stride: stride)
+}
+
+/// `np.dot(A, x)` for a C-contiguous float64 `K×K` matrix `A` and a length-`K` vector, as the
+/// OpenBLAS bundled with numpy wheels (`scipy-openblas` 0.3.x) computes it on x86-64 CPUs that
+/// select its Haswell `dgemv_t` kernel (every AVX2 CPU, this project's machines included).
+///
+/// numpy hands a row-major matrix to BLAS as a transposed column-major one, so each output is a
+/// dot product of one row of `A` with `x`. OpenBLAS's `dgemv_t_4.c` rounds it as follows:
+/// - The length is split into a prefix that is a multiple of 4 and a tail of `K % 4` entries;
+///   the prefix is processed in blocks of at most 2048 entries, each block added into `y`.
+/// - Within a block, groups of four rows use the FMA micro-kernel: four lanes, lane `l`
+///   accumulating entries `l, l+4, ...` with fused multiply-adds, combined as
+///   `(l0 + l2) + (l1 + l3)`. The last `K % 4` rows use SSE kernels without FMA: two lanes
+///   (for a pair of rows) or two pairs of lanes (for a single row), combined by `haddpd`.
+/// - The tail entries are then added to each output as `y + fma(a0, x0, a1 * x1)` (with a third
+///   `fma` for three entries), or `fma(a0, x0, y)` for one entry.
+///
+/// `noise_matrix_is_valid` compares `ps[i] * py[i] < joint[i][i]`, so the last bit of `ps[i]`
+/// decides near-ties; reproducing the kernel keeps the decision identical. The emulation is
+/// checked against `np.dot` in the fixtures for K up to 2047.
+///
+/// - Complexity: O(K²) fused multiply-adds.
+@usableFromInline
+func openBLASMatrixVector(_ a: UnsafePointer<Double>, _ x: UnsafePointer<Double>, K: Int)
+  -> [Double]
+{
+  var y = [Double](repeating: 0, count: K)
+  guard K > 0 else { return y }
+  let blockMax = 2048
+  let tail = K & 3
+  var remaining = K & ~3
+  var offset = 0
+  let fourRowGroups = K / 4
+  while remaining > 0 {
+    let block = Swift.min(remaining, blockMax)
+    for group in 0..<fourRowGroups {
+      for r in (group * 4)..<(group * 4 + 4) {
+        y[r] = y[r] + dotFMA4(a + r * K + offset, x + offset, count: block)
+      }
+    }
+    var row = fourRowGroups * 4
+    if K & 2 != 0 {
+      y[row] = y[row] + dotSSE2(a + row * K + offset, x + offset, count: block)
+      y[row + 1] = y[row + 1] + dotSSE2(a + (row + 1) * K + offset, x + offset, count: block)
+      row += 2
+    }
+    if K & 1 != 0 {
+      y[row] = y[row] + dotSSE1(a + row * K + offset, x + offset, count: block)
+    }
+    offset += block
+    remaining -= block
+  }
+  if tail == 0 { return y }
+  let t = offset
+  for j in 0..<K {
+    let row = a + j * K
+    switch tail {
+    case 3:
+      let e = (row[t + 2]).multipliedAdding(
+        x[t + 2], row[t].multipliedAdding(x[t], row[t + 1] * x[t + 1]))
+      y[j] = y[j] + e
+    case 2:
+      y[j] = y[j] + row[t].multipliedAdding(x[t], row[t + 1] * x[t + 1])
+    default:
+      y[j] = row[t].multipliedAdding(x[t], y[j])
+    }
+  }
+  return y
+}
+
+extension Double {
+  /// `fma(self, factor, addend)`: `self * factor + addend` with one rounding.
+  @inline(__always) @usableFromInline
+  func multipliedAdding(_ factor: Double, _ addend: Double) -> Double {
+    addend.addingProduct(self, factor)
+  }
+}
+
+/// OpenBLAS Haswell `dgemv_kernel_4x4` for one row: four FMA lanes, `(l0 + l2) + (l1 + l3)`.
+@inline(__always)
+private func dotFMA4(_ a: UnsafePointer<Double>, _ x: UnsafePointer<Double>, count: Int)
+  -> Double
+{
+  var l0 = 0.0
+  var l1 = 0.0
+  var l2 = 0.0
+  var l3 = 0.0
+  var i = 0
+  while i < count {
+    l0 = a[i].multipliedAdding(x[i], l0)
+    l1 = a[i + 1].multipliedAdding(x[i + 1], l1)
+    l2 = a[i + 2].multipliedAdding(x[i + 2], l2)
+    l3 = a[i + 3].multipliedAdding(x[i + 3], l3)
+    i += 4
+  }
+  return (l0 + l2) + (l1 + l3)
+}
+
+/// OpenBLAS `dgemv_kernel_4x2` for one row: one SSE register of two lanes, `mulpd` then `addpd`
+/// (no FMA), two entries first when the count is 2 mod 4, then `haddpd`.
+@inline(__always)
+private func dotSSE2(_ a: UnsafePointer<Double>, _ x: UnsafePointer<Double>, count: Int)
+  -> Double
+{
+  var l0 = 0.0
+  var l1 = 0.0
+  var i = 0
+  if count & 2 != 0 {
+    l0 += a[0] * x[0]
+    l1 += a[1] * x[1]
+    i = 2
+  }
+  while i < count {
+    l0 += a[i] * x[i]
+    l1 += a[i + 1] * x[i + 1]
+    l0 += a[i + 2] * x[i + 2]
+    l1 += a[i + 3] * x[i + 3]
+    i += 4
+  }
+  return l0 + l1
+}
+
+/// OpenBLAS `dgemv_kernel_4x1`: two SSE registers (entries `i, i+1` and `i+2, i+3`), added
+/// together and then `haddpd`.
+@inline(__always)
+private func dotSSE1(_ a: UnsafePointer<Double>, _ x: UnsafePointer<Double>, count: Int)
+  -> Double
+{
+  var p0 = 0.0
+  var p1 = 0.0
+  var q0 = 0.0
+  var q1 = 0.0
+  var i = 0
+  if count & 2 != 0 {
+    p0 += a[0] * x[0]
+    p1 += a[1] * x[1]
+    i = 2
+  }
+  while i < count {
+    p0 += a[i] * x[i]
+    p1 += a[i + 1] * x[i + 1]
+    q0 += a[i + 2] * x[i + 2]
+    q1 += a[i + 3] * x[i + 3]
+    i += 4
+  }
+  return (q0 + p0) + (q1 + p1)
+}
