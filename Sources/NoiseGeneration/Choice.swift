@@ -35,7 +35,7 @@ extension RandomState {
     let last = cdf[classes - 1]
     for k in 0..<classes { cdf[k] = cdf[k] / last }
 
-    return withCursor { (c: inout MTCursor) -> [Int] in
+    return withWords { (c: inout MTWords) -> [Int] in
       [Int](unsafeUninitializedCapacity: size) { out, initialized in
         cdf.withUnsafeBufferPointer { table in
           for s in 0..<size {

@@ -14,7 +14,7 @@ extension RandomState {
   ///   negative count; callers validate that).
   public mutating func dirichletOnes(count: Int) -> [Double] {
     let n = Swift.max(count, 0)
-    return withCursor { (c: inout MTCursor) -> [Double] in
+    return withWords { (c: inout MTWords) -> [Double] in
       [Double](unsafeUninitializedCapacity: n) { buffer, initialized in
         var acc = 0.0
         for j in 0..<n {

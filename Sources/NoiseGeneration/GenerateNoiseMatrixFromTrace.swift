@@ -117,7 +117,7 @@ func generateNoiseMatrixFromTrace(
   // int(K * (K - 1) * frac): a Python int times a float, truncated toward zero.
   let zeroTarget = Double(K * (K - 1)) * fracZeroNoiseRates
   var priorChecked = false
-  var otherRows = [Int](repeating: 0, count: K - 1)
+  var rowOrder = [UInt32](repeating: 0, count: K - 1)
 
   for attempt in 1...maxIter {
     try cancellation.check()
@@ -147,9 +147,15 @@ func generateNoiseMatrixFromTrace(
       var rates = try generateNRandProbabilitiesThatSumToM(
         n: count, m: .float(1 - diagonal[column]), maxProb: maxNoiseRate, minProb: minNoiseRate,
         randomState: &random, cancellation: cancellation)
-      for r in 0..<(K - 1) { otherRows[r] = r < column ? r : r + 1 }
-      let rows = try random.choice(otherRows, size: count)
-      for row in rows { matrix[row, column] = rates.removeLast() }
+      // choice([rows other than column], count, replace=False): the first `count` entries of
+      // numpy's permutation(K - 1), each mapped past the diagonal
+      try rowOrder.withUnsafeMutableBufferPointer { (order) throws(NoiseGenerationError) in
+        try random.permutationPrefix(order, prefix: count, cancellation: cancellation)
+      }
+      for t in 0..<count {
+        let r = Int(rowOrder[t])
+        matrix[r < column ? r : r + 1, column] = rates.removeLast()
+      }
     }
 
     if !validNoiseMatrix { return NoiseMatrixFromTrace(matrix: matrix, iterations: attempt) }

@@ -54,12 +54,14 @@ func checkPrior(_ py: [Double], classes K: Int) throws(NoiseGenerationError) {
   guard py.count == K else {
     throw .shapeMismatch(argument: "py", expected: "(\(K),)", actual: "(\(py.count),)")
   }
-  if let bad = py.firstIndex(where: { !$0.isFinite }) {
+  if !py.withUnsafeBufferPointer(allFinite), let bad = py.firstIndex(where: { !$0.isFinite }) {
     throw .invalidArgument(argument: "py", reason: "entry \(bad) is \(py[bad]), not finite")
   }
 }
 
+@usableFromInline
 func checkFinite(_ noiseMatrix: NoiseMatrix) throws(NoiseGenerationError) {
+  if noiseMatrix.entries.withUnsafeBufferPointer(allFinite) { return }
   if let bad = noiseMatrix.entries.firstIndex(where: { !$0.isFinite }) {
     let K = noiseMatrix.K
     throw .invalidArgument(
@@ -79,8 +81,12 @@ func unsafeNoiseMatrixValidity(_ noiseMatrix: NoiseMatrix, py: [Double]) -> Nois
       let p = prior.baseAddress!
       // joint_noise = np.multiply(noise_matrix, py): column j scaled by py[j].
       let joint = [Double](unsafeUninitializedCapacity: K * K) { out, initialized in
-        for r in 0..<K {
-          for c in 0..<K { out[r * K + c] = m[r * K + c] * p[c] }
+        var row = m
+        var target = out.baseAddress!
+        for _ in 0..<K {
+          for c in 0..<K { target[c] = row[c] * p[c] }
+          row += K
+          target += K
         }
         initialized = K * K
       }

@@ -26,28 +26,40 @@ func pairwiseSum(_ base: UnsafePointer<Double>, count n: Int, stride: Int = 1) -
     return result
   }
   if n <= 128 {
-    var r0 = base[0]
-    var r1 = base[stride]
-    var r2 = base[2 * stride]
-    var r3 = base[3 * stride]
-    var r4 = base[4 * stride]
-    var r5 = base[5 * stride]
-    var r6 = base[6 * stride]
-    var r7 = base[7 * stride]
     var i = 8
     let blocked = n - n % 8
-    while i < blocked {
-      r0 += base[(i + 0) * stride]
-      r1 += base[(i + 1) * stride]
-      r2 += base[(i + 2) * stride]
-      r3 += base[(i + 3) * stride]
-      r4 += base[(i + 4) * stride]
-      r5 += base[(i + 5) * stride]
-      r6 += base[(i + 6) * stride]
-      r7 += base[(i + 7) * stride]
-      i += 8
+    var result: Double
+    if stride == 1 {
+      // the eight accumulators are the eight lanes of one vector: same additions, same order
+      let raw = UnsafeRawPointer(base)
+      var r = raw.loadUnaligned(as: SIMD8<Double>.self)
+      while i < blocked {
+        r += raw.loadUnaligned(fromByteOffset: i * 8, as: SIMD8<Double>.self)
+        i += 8
+      }
+      result = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+    } else {
+      var r0 = base[0]
+      var r1 = base[stride]
+      var r2 = base[2 * stride]
+      var r3 = base[3 * stride]
+      var r4 = base[4 * stride]
+      var r5 = base[5 * stride]
+      var r6 = base[6 * stride]
+      var r7 = base[7 * stride]
+      while i < blocked {
+        r0 += base[(i + 0) * stride]
+        r1 += base[(i + 1) * stride]
+        r2 += base[(i + 2) * stride]
+        r3 += base[(i + 3) * stride]
+        r4 += base[(i + 4) * stride]
+        r5 += base[(i + 5) * stride]
+        r6 += base[(i + 6) * stride]
+        r7 += base[(i + 7) * stride]
+        i += 8
+      }
+      result = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
     }
-    var result = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
     while i < n {
       result += base[i * stride]
       i += 1
@@ -204,4 +216,27 @@ private func dotSSE1(_ a: UnsafePointer<Double>, _ x: UnsafePointer<Double>, cou
     i += 4
   }
   return (q0 + p0) + (q1 + p1)
+}
+
+/// Whether every value is finite (neither infinite nor NaN), checked on the exponent bits eight
+/// values at a time.
+@usableFromInline
+func allFinite(_ values: UnsafeBufferPointer<Double>) -> Bool {
+  guard let base = values.baseAddress else { return true }
+  let n = values.count
+  let exponent: UInt64 = 0x7ff0_0000_0000_0000
+  let raw = UnsafeRawPointer(base)
+  var i = 0
+  var special = SIMDMask<SIMD8<Int64>>(repeating: false)
+  while i + 8 <= n {
+    let bits = raw.loadUnaligned(fromByteOffset: i * 8, as: SIMD8<UInt64>.self)
+    special .|= (bits & exponent) .== SIMD8(repeating: exponent)
+    i += 8
+  }
+  if any(special) { return false }
+  while i < n {
+    if !base[i].isFinite { return false }
+    i += 1
+  }
+  return true
 }

@@ -2,23 +2,25 @@
 ///
 /// `RandomState(seed: s)` is the state numpy's global generator has after `np.random.seed(s)`;
 /// the methods then return exactly what numpy's global functions return, draw for draw. This is
-/// a value type: copies are independent generators, and no state is shared between instances,
-/// so concurrent callers each own theirs.
+/// a value type (copy-on-write): copies are independent generators, and no state is shared
+/// between instances, so concurrent callers each own theirs.
 ///
 /// The primitives cleanlab relies on live in their own files: ``rand()`` and
 /// ``randomSample(count:)`` here, ``dirichletOnes(count:)``, ``permutation(_:)``,
 /// ``shuffle(_:)``, ``choice(_:size:)`` (without replacement) and ``choice(classes:size:p:)``.
 public struct RandomState: Sendable, Equatable {
-  @usableFromInline var key: [UInt32]
-  @usableFromInline var pos: Int
+  @usableFromInline var storage: MTStorage
 
   /// The largest seed numpy's `np.random.seed` accepts, `2**32 - 1`.
   public static let maxSeed = Int(UInt32.max)
 
   /// The state after `np.random.seed(seed)`.
   public init(seed: UInt32) {
-    key = MT19937.seededKey(seed)
-    pos = MT19937.n
+    storage = MTStorage()
+    storage.words[0] = seed
+    storage.pos = MT19937.n
+    storage.ready = MT19937.n
+    storage.seeded = 1
   }
 
   /// The state after `np.random.seed(seed)`.
@@ -43,52 +45,61 @@ public struct RandomState: Sendable, Equatable {
     guard position >= 0, position <= MT19937.n else {
       throw .invalidArgument(argument: "position", reason: "must be in 0...624, is \(position)")
     }
-    self.key = key
-    self.pos = position
+    storage = MTStorage()
+    for i in 0..<MT19937.n {
+      storage.words[i] = key[i]
+      storage.words[MT19937.n + i] = MT19937.temper(key[i])
+    }
+    storage.pos = position
+    storage.ready = MT19937.n
+    storage.seeded = MT19937.n
   }
 
   /// The 624 key words, as the second item of numpy's `get_state()`.
-  public var stateKey: [UInt32] { key }
+  public var stateKey: [UInt32] { storage.exported().key }
   /// The position in the key, as the third item of numpy's `get_state()`.
-  public var statePosition: Int { pos }
+  public var statePosition: Int { storage.pos }
 
-  /// Runs `body` with a pointer-based cursor over this state, then stores the cursor's position.
+  public static func == (lhs: RandomState, rhs: RandomState) -> Bool {
+    lhs.storage === rhs.storage || lhs.storage.exported() == rhs.storage.exported()
+  }
+
+  /// Runs `body` with pointer access to this generator's words, copying them first if shared.
   @inlinable
-  mutating func withCursor<R, E: Error>(_ body: (inout MTCursor) throws(E) -> R) throws(E) -> R {
-    let position = pos
-    let result: Result<R, E> = key.withUnsafeMutableBufferPointer { buffer in
-      var cursor = MTCursor(key: buffer.baseAddress!, pos: position)
-      defer { pos = cursor.pos }
-      do throws(E) {
-        return .success(try body(&cursor))
-      } catch {
-        return .failure(error)
-      }
+  mutating func withWords<R, E: Error>(_ body: (inout MTWords) throws(E) -> R) throws(E) -> R {
+    if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
+    let s = storage
+    var words = MTWords(
+      key: s.words, tempered: s.words + MT19937.n, pos: s.pos, ready: s.ready, seeded: s.seeded)
+    defer {
+      s.pos = words.pos
+      s.ready = words.ready
+      s.seeded = words.seeded
     }
-    return try result.get()
+    return try body(&words)
   }
 
   /// The next raw 32-bit output (numpy's `next_uint32`).
   @inlinable public mutating func nextUInt32() -> UInt32 {
-    withCursor { (c: inout MTCursor) -> UInt32 in c.next32() }
+    withWords { (w: inout MTWords) -> UInt32 in w.next32() }
   }
 
   /// The next raw 64-bit output (numpy's `next_uint64`: high half first).
   @inlinable public mutating func nextUInt64() -> UInt64 {
-    withCursor { (c: inout MTCursor) -> UInt64 in c.next64() }
+    withWords { (w: inout MTWords) -> UInt64 in w.next64() }
   }
 
   /// `np.random.rand()` / `random_sample()`: `((a >> 5) * 2**26 + (b >> 6)) / 2**53`.
   @inlinable public mutating func rand() -> Double {
-    withCursor { (c: inout MTCursor) -> Double in c.nextDouble() }
+    withWords { (w: inout MTWords) -> Double in w.nextDouble() }
   }
 
   /// `np.random.random_sample(count)`: `count` draws of ``rand()``, in order.
   public mutating func randomSample(count: Int) -> [Double] {
     let n = Swift.max(count, 0)
-    return withCursor { (c: inout MTCursor) -> [Double] in
+    return withWords { (w: inout MTWords) -> [Double] in
       [Double](unsafeUninitializedCapacity: n) { buffer, initialized in
-        for i in 0..<n { buffer[i] = c.nextDouble() }
+        for i in 0..<n { buffer[i] = w.nextDouble() }
         initialized = n
       }
     }
@@ -96,6 +107,49 @@ public struct RandomState: Sendable, Equatable {
 
   /// numpy's `random_interval(max)`: uniform in `0...max` by masked rejection sampling.
   @inlinable public mutating func randomInterval(_ max: UInt64) -> UInt64 {
-    withCursor { (c: inout MTCursor) -> UInt64 in c.interval(max) }
+    withWords { (w: inout MTWords) -> UInt64 in w.interval(max) }
+  }
+}
+
+/// The heap storage behind ``RandomState``: 624 key words followed by 624 tempered words, and
+/// the positions described at ``MTWords``. Mutated only through `RandomState.withWords`, which
+/// copies it first when it is shared, so sharing it between threads is safe.
+@usableFromInline
+final class MTStorage: @unchecked Sendable {
+  @usableFromInline let words: UnsafeMutablePointer<UInt32>
+  @usableFromInline var pos = 0
+  @usableFromInline var ready = 0
+  @usableFromInline var seeded = 0
+
+  @usableFromInline init() {
+    words = .allocate(capacity: 2 * MT19937.n)
+  }
+
+  deinit { words.deallocate() }
+
+  @usableFromInline func copy() -> MTStorage {
+    let other = MTStorage()
+    other.words.update(from: words, count: 2 * MT19937.n)
+    other.pos = pos
+    other.ready = ready
+    other.seeded = seeded
+    return other
+  }
+
+  /// numpy's view of this state: the key with the seeding and the current block completed.
+  struct Exported: Equatable {
+    var key: [UInt32]
+    var pos: Int
+  }
+
+  func exported() -> Exported {
+    let scratch = UnsafeMutablePointer<UInt32>.allocate(capacity: 2 * MT19937.n)
+    defer { scratch.deallocate() }
+    scratch.update(from: words, count: 2 * MT19937.n)
+    var view = MTWords(
+      key: scratch, tempered: scratch + MT19937.n, pos: pos, ready: ready, seeded: seeded)
+    view.extendSeed(to: MT19937.n)
+    if view.ready < MT19937.n { view.advance(to: MT19937.n) }
+    return Exported(key: Array(UnsafeBufferPointer(start: scratch, count: MT19937.n)), pos: pos)
   }
 }
