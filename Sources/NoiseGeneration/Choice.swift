@@ -25,6 +25,7 @@ extension RandomState {
     let atol = Double.ulpOfOne.squareRoot()
     if abs(total - 1.0) > atol { throw .numpy(message: "probabilities do not sum to 1") }
     if size < 0 { throw .numpy(message: "negative dimensions are not allowed") }
+    try Self.checkSampleCount(size, "size")
 
     var cdf = [Double](repeating: 0, count: classes)
     var running = 0.0

@@ -10,10 +10,13 @@ extension RandomState {
   /// `x * (1 / x) != 1`, exactly as numpy does).
   ///
   /// - Complexity: O(count), two `rand()` draws per component.
-  /// - Returns: `count` non-negative doubles; empty when `count <= 0` (numpy raises for a
-  ///   negative count; callers validate that).
-  public mutating func dirichletOnes(count: Int) -> [Double] {
-    let n = Swift.max(count, 0)
+  /// - Returns: `count` non-negative doubles.
+  /// - Throws: ``NoiseGenerationError/numpy(message:)`` for a negative count, as numpy does;
+  ///   ``NoiseGenerationError/invalidArgument(argument:reason:)`` above ``maxSampleCount``.
+  public mutating func dirichletOnes(count: Int) throws(NoiseGenerationError) -> [Double] {
+    if count < 0 { throw .numpy(message: "negative dimensions are not allowed") }
+    try Self.checkSampleCount(count, "count")
+    let n = count
     return withWords { (c: inout MTWords) -> [Double] in
       [Double](unsafeUninitializedCapacity: n) { buffer, initialized in
         var acc = 0.0

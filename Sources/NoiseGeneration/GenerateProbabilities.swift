@@ -60,7 +60,7 @@ public func generateNRandProbabilitiesThatSumToM(
     throw .invalidArgument(argument: "n", reason: "must be at most \(maxProbabilityCount)")
   }
 
-  var result = randomState.dirichletOnes(count: n)
+  var result = try randomState.dirichletOnes(count: n)
   let scale = m.value
   for i in 0..<n { result[i] = result[i] * scale }
 

@@ -25,8 +25,11 @@ extension RandomState {
   /// `np.random.permutation(n)`: `np.arange(n)` shuffled by ``shuffle(_:)``.
   ///
   /// - Returns: a permutation of `0..<n`; empty when `n <= 0`, as `np.arange(n)` is empty.
-  public mutating func permutation(_ n: Int) -> [Int] {
+  /// - Throws: ``NoiseGenerationError/invalidArgument(argument:reason:)`` above
+  ///   ``maxSampleCount``.
+  public mutating func permutation(_ n: Int) throws(NoiseGenerationError) -> [Int] {
     guard n > 0 else { return [] }
+    try Self.checkSampleCount(n, "n")
     if UInt64(n) <= 1 << 32 {
       var indices = [UInt32](repeating: 0, count: n)
       indices.withUnsafeMutableBufferPointer { try! permutationPrefix($0, prefix: n) }
@@ -53,7 +56,7 @@ extension RandomState {
         message: "Cannot take a larger sample than population when 'replace=False'")
     }
     if size < 0 { throw .numpy(message: "Negative dimensions are not allowed") }
-    let order = permutation(a.count)
+    let order = try permutation(a.count)
     return order.prefix(size).map { a[$0] }
   }
 

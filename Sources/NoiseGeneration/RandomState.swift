@@ -14,6 +14,18 @@ public struct RandomState: Sendable, Equatable {
   /// The largest seed numpy's `np.random.seed` accepts, `2**32 - 1`.
   public static let maxSeed = Int(UInt32.max)
 
+  /// The most values one sampling call returns: 2**28 (2 GiB of doubles). numpy would raise
+  /// `MemoryError` somewhere above this on most machines; the library throws instead of letting
+  /// an allocation fail.
+  public static let maxSampleCount = 1 << 28
+
+  @usableFromInline
+  static func checkSampleCount(_ count: Int, _ name: String) throws(NoiseGenerationError) {
+    if count > maxSampleCount {
+      throw .invalidArgument(argument: name, reason: "must be at most \(maxSampleCount)")
+    }
+  }
+
   /// The state after `np.random.seed(seed)`.
   public init(seed: UInt32) {
     storage = MTStorage()
@@ -95,8 +107,13 @@ public struct RandomState: Sendable, Equatable {
   }
 
   /// `np.random.random_sample(count)`: `count` draws of ``rand()``, in order.
-  public mutating func randomSample(count: Int) -> [Double] {
-    let n = Swift.max(count, 0)
+  ///
+  /// - Throws: ``NoiseGenerationError/numpy(message:)`` for a negative count, as numpy does;
+  ///   ``NoiseGenerationError/invalidArgument(argument:reason:)`` above ``maxSampleCount``.
+  public mutating func randomSample(count: Int) throws(NoiseGenerationError) -> [Double] {
+    if count < 0 { throw .numpy(message: "negative dimensions are not allowed") }
+    try Self.checkSampleCount(count, "count")
+    let n = count
     return withWords { (w: inout MTWords) -> [Double] in
       [Double](unsafeUninitializedCapacity: n) { buffer, initialized in
         for i in 0..<n { buffer[i] = w.nextDouble() }

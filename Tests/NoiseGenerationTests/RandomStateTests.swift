@@ -1,0 +1,84 @@
+import Testing
+
+@testable import NoiseGeneration
+
+@Suite("RandomState")
+struct RandomStateTests {
+  @Test("copies are independent generators (value semantics)")
+  func valueSemantics() throws {
+    var a = RandomState(seed: UInt32(42))
+    _ = a.rand()
+    var b = a
+    let fromA = (0..<1000).map { _ in a.nextUInt32() }
+    let fromB = (0..<1000).map { _ in b.nextUInt32() }
+    #expect(fromA == fromB)
+    _ = a.rand()
+    #expect(a != b)
+  }
+
+  @Test("get_state / set_state round trip at every kind of position")
+  func stateRoundTrip() throws {
+    for draws in [0, 1, 30, 226, 227, 500, 623, 624, 625, 1300] {
+      var original = RandomState(seed: UInt32(7))
+      for _ in 0..<draws { _ = original.nextUInt32() }
+      var restored = try RandomState(key: original.stateKey, position: original.statePosition)
+      #expect(restored == original, "after \(draws) draws")
+      let next = (0..<2000).map { _ in original.nextUInt32() }
+      #expect((0..<2000).map { _ in restored.nextUInt32() } == next, "after \(draws) draws")
+    }
+    #expect(throws: NoiseGenerationError.self) { try RandomState(key: [1, 2, 3], position: 0) }
+    #expect(throws: NoiseGenerationError.self) {
+      try RandomState(key: [UInt32](repeating: 0, count: 624), position: 625)
+    }
+  }
+
+  @Test("lazy seeding: any mix of small and bulk draws gives the same stream")
+  func lazySeeding() throws {
+    var reference = RandomState(seed: UInt32(99))
+    var words = [UInt32]()
+    for _ in 0..<3000 { words.append(reference.nextUInt32()) }
+    for split in [1, 5, 64, 200, 400, 623, 624, 700] {
+      var random = RandomState(seed: UInt32(99))
+      var got = (0..<split).map { _ in random.nextUInt32() }
+      // a bulk consumer (the permutation kernel) takes whole blocks from here on
+      var buffer = [UInt32](repeating: 0, count: 50)
+      try buffer.withUnsafeMutableBufferPointer { try random.permutationPrefix($0, prefix: 50) }
+      var again = RandomState(seed: UInt32(99))
+      for _ in 0..<split { _ = again.nextUInt32() }
+      let perm = try again.permutation(50)
+      #expect(buffer.map { Int($0) } == perm, "split \(split)")
+      #expect(random == again, "split \(split)")
+      got.append(random.nextUInt32())
+      #expect(got.last == again.nextUInt32())
+      #expect(got.prefix(split) == words.prefix(split))
+    }
+  }
+
+  @Test("random_interval uses 64-bit draws above 2**32 - 1, high half first")
+  func interval64() throws {
+    var a = RandomState(seed: UInt32(5))
+    var b = RandomState(seed: UInt32(5))
+    let max: UInt64 = 1 << 40
+    let value = a.randomInterval(max)
+    // reproduce: masked 64-bit draws, rejected above max
+    var expected: UInt64
+    repeat {
+      expected = b.nextUInt64() & ((1 << 41) - 1)
+    } while expected > max
+    #expect(value == expected)
+    #expect(a == b)
+    #expect(a.randomInterval(0) == 0 && a == b, "max 0 draws nothing")
+  }
+
+  @Test("sampling sizes are bounded instead of exhausting memory")
+  func sampleCaps() throws {
+    var random = RandomState(seed: UInt32(0))
+    #expect(throws: NoiseGenerationError.self) { try random.randomSample(count: Int.max) }
+    #expect(throws: NoiseGenerationError.self) { try random.dirichletOnes(count: -1) }
+    #expect(throws: NoiseGenerationError.self) { try random.permutation(Int.max) }
+    #expect(throws: NoiseGenerationError.self) {
+      try random.choice(classes: 2, size: Int.max, p: [0.5, 0.5])
+    }
+    #expect(try random.permutation(-3) == [])
+  }
+}
