@@ -7,17 +7,19 @@ import PackageDescription
 // not depend on this flag: Swift never fuses or reassociates floating-point operations on its
 // own. Set NOISE_SERVICE_PORTABLE=1 to build for any x86-64 CPU.
 #if arch(x86_64)
-  let cpuFlags: [SwiftSetting] =
-    Context.environment["NOISE_SERVICE_PORTABLE"] == nil
-    ? [.unsafeFlags(["-target-cpu", "haswell"])] : []
+  let portable = Context.environment["NOISE_SERVICE_PORTABLE"] != nil
+  let cpuFlags: [SwiftSetting] = portable ? [] : [.unsafeFlags(["-target-cpu", "haswell"])]
+  let cxxCPUFlags: [String] = portable ? [] : ["-march=haswell"]
 #else
   let cpuFlags: [SwiftSetting] = []
+  let cxxCPUFlags: [String] = []
 #endif
 
 let package = Package(
   name: "noise-service",
   products: [
-    .library(name: "NoiseGeneration", targets: ["NoiseGeneration"])
+    .executable(name: "noise-service", targets: ["noise-service"]),
+    .library(name: "NoiseGeneration", targets: ["NoiseGeneration"]),
   ],
   targets: [
     // Pure Swift: numpy's legacy RandomState and cleanlab's five noise-generation functions.
@@ -26,9 +28,30 @@ let package = Package(
     // Times the library on the workloads of bench/library_vs_cleanlab.py.
     .executableTarget(
       name: "noise-generation-bench", dependencies: ["NoiseGeneration"], swiftSettings: cpuFlags),
+    // C shim over libmicrohttpd (Debian: libmicrohttpd-dev).
+    .target(name: "CMicroHTTPD", linkerSettings: [.linkedLibrary("microhttpd")]),
+    // C++ shim over simdjson's On-Demand parser with a C header (Debian: libsimdjson-dev).
+    // simdjson's On-Demand code is compiled into the shim for the target CPU: without these
+    // flags it would use its portable fallback kernels, several times slower.
+    .target(
+      name: "CSimdJSON", cxxSettings: [.unsafeFlags(["-O3"] + cxxCPUFlags)],
+      linkerSettings: [.linkedLibrary("simdjson")]),
+    // The HTTP layer: server lifetime, routing, decoding, handlers, encoding, errors, metrics.
+    .target(
+      name: "NoiseService",
+      dependencies: ["NoiseGeneration", "CMicroHTTPD", "CSimdJSON"],
+      resources: [.copy("Resources/openapi.yaml")],
+      swiftSettings: cpuFlags),
+    // The executable: flags and environment, start, signals, shutdown.
+    .executableTarget(name: "noise-service", dependencies: ["NoiseService"], swiftSettings: cpuFlags),
     .testTarget(
       name: "NoiseGenerationTests",
       dependencies: ["NoiseGeneration"]
     ),
-  ]
+    .testTarget(
+      name: "NoiseServiceTests",
+      dependencies: ["NoiseService", "NoiseGeneration"]
+    ),
+  ],
+  cxxLanguageStandard: .cxx17
 )

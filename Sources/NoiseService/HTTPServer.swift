@@ -1,0 +1,262 @@
+import CMicroHTTPD
+import Glibc
+import Synchronization
+
+/// The HTTP server over libmicrohttpd: the only file that touches its types.
+///
+/// libmicrohttpd runs one thread per connection (bounded by `--max-connections`), so a request
+/// computing for seconds never delays another connection's `/healthz`; the number of requests
+/// computing at once is bounded separately by the service's compute slots (`--threads`). The
+/// access handler collects the body into a padded buffer, refusing it with 413 as soon as its
+/// size is known to exceed `--max-body-bytes` (from `Content-Length` before reading, or by
+/// counting chunked bytes), and with 503 when the bodies held by all connections would exceed
+/// `--max-inflight-bytes`. When the body is complete it calls the service and queues the answer.
+///
+/// C callbacks are `@convention(c)` functions in nonisolated code that recover the server and the
+/// per-request state through `Unmanaged` pointers.
+public final class HTTPServer: @unchecked Sendable {
+  public let service: Service
+  private var daemon: OpaquePointer?
+  /// The port actually bound (useful with `--port 0`).
+  public private(set) var port = 0
+  private let inFlight = Atomic<Int>(0)
+  private let stopping = Atomic<Bool>(false)
+
+  public init(service: Service) {
+    self.service = service
+  }
+
+  deinit {
+    if let daemon { MHD_stop_daemon(daemon) }
+  }
+
+  /// Binds and starts serving.
+  public func start() throws(ServerError) {
+    let configuration = service.configuration
+    var message = [CChar](repeating: 0, count: 256)
+    let started: OpaquePointer? = configuration.host.withCString { host in
+      var options = CMicroHTTPD_Options(
+        host: host, port: UInt16(configuration.port),
+        connection_limit: UInt32(configuration.maxConnections),
+        connection_timeout: UInt32(configuration.idleTimeout),
+        thread_stack_size: 1 << 20, connection_memory_limit: 64 << 10, listen_backlog: 1024)
+      return CMicroHTTPD_start(
+        &options, accessHandler, Unmanaged.passUnretained(self).toOpaque(), completedHandler,
+        Unmanaged.passUnretained(self).toOpaque(), &message, message.count)
+    }
+    guard let started else {
+      throw ServerError(String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+    }
+    daemon = started
+    port = Int(CMicroHTTPD_bound_port(started))
+  }
+
+  /// Open connections.
+  public var connections: Int {
+    guard let daemon else { return 0 }
+    return Int(CMicroHTTPD_current_connections(daemon))
+  }
+
+  /// Requests received and not yet answered.
+  public var requestsInFlight: Int { inFlight.load(ordering: .relaxed) }
+
+  /// Stops accepting connections, lets requests in flight finish for up to `grace`, then stops.
+  /// Returns whether every request in flight finished.
+  @discardableResult
+  public func shutdown(grace: Duration) -> Bool {
+    guard let daemon else { return true }
+    stopping.store(true, ordering: .relaxed)
+    let listener = MHD_quiesce_daemon(daemon)
+    if listener >= 0 {
+      // stop the kernel from completing new handshakes on the listening socket
+      Glibc.shutdown(listener, Int32(SHUT_RDWR))
+    }
+    let deadline = ContinuousClock.now + grace
+    var drained = inFlight.load(ordering: .relaxed) == 0
+    while !drained && ContinuousClock.now < deadline {
+      usleep(5_000)
+      drained = inFlight.load(ordering: .relaxed) == 0
+    }
+    MHD_stop_daemon(daemon)
+    self.daemon = nil
+    if listener >= 0 { close(listener) }
+    return drained
+  }
+
+  // MARK: per-request handling (called on connection threads)
+
+  fileprivate func handle(
+    connection: OpaquePointer, url: String, method: String, upload: UnsafePointer<CChar>?,
+    uploadSize: UnsafeMutablePointer<Int>, state: UnsafeMutablePointer<UnsafeMutableRawPointer?>
+  ) -> MHD_Result {
+    guard let existing = state.pointee else {
+      // headers are complete: decide what can be decided before reading the body
+      let exchange = Exchange(method: method, url: url, connection: connection)
+      state.pointee = Unmanaged.passRetained(exchange).toOpaque()
+      inFlight.add(1, ordering: .relaxed)
+      service.metrics.requestStarted()
+      let configuration = service.configuration
+      if let length = exchange.headers["content-length"] {
+        guard let declared = Int(length), declared >= 0 else {
+          return queue(Problem.malformed("Content-Length is not a number").response(), exchange, connection)
+        }
+        if declared > configuration.maxBodyBytes {
+          return queue(
+            Problem.tooLarge(
+              "Content-Length \(declared) exceeds the limit of \(configuration.maxBodyBytes) bytes (--max-body-bytes); the body was not read"
+            ).response(), exchange, connection)
+        }
+        if declared > 0 {
+          guard service.budget.reserve(declared) else {
+            return queue(
+              Problem.busy("the server holds too many request bodies right now; retry shortly").response(
+                headers: [("Retry-After", "1")]), exchange, connection)
+          }
+          exchange.reserved = declared
+          exchange.body.reserve(declared)
+        }
+      }
+      return .YES
+    }
+    let exchange = Unmanaged<Exchange>.fromOpaque(existing).takeUnretainedValue()
+    let size = uploadSize.pointee
+    if size > 0 {
+      uploadSize.pointee = 0
+      if exchange.refused { return .YES }
+      let limit = service.configuration.maxBodyBytes
+      let total = exchange.body.count + size
+      if total > limit || (total > exchange.reserved && !extendReservation(exchange, to: total)) {
+        exchange.refused = true
+        let problem =
+          total > limit
+          ? Problem.tooLarge("the chunked body passed the limit of \(limit) bytes (--max-body-bytes); reading stopped")
+          : Problem.busy("the server holds too many request bodies right now; retry shortly")
+        // A response cannot be queued while upload data is being processed, but it can be
+        // for a suspended connection: suspend, queue, resume. libmicrohttpd then sends it and
+        // closes the connection without reading the rest of the body.
+        MHD_suspend_connection(connection)
+        _ = queue(problem.response(), exchange, connection)
+        MHD_resume_connection(connection)
+        return .YES
+      }
+      exchange.body.append(UnsafeRawBufferPointer(start: upload, count: size))
+      exchange.bytesIn = exchange.body.count
+      return .YES
+    }
+    if exchange.refused { return .YES }
+    // the whole body has arrived
+    let request = HTTPRequest(
+      method: exchange.method, path: exchange.path, headers: exchange.headers, body: exchange.body)
+    let (response, route) = service.respond(to: request)
+    exchange.route = route
+    return queue(response, exchange, connection)
+  }
+
+  private func extendReservation(_ exchange: Exchange, to total: Int) -> Bool {
+    // chunked bodies reserve in 1 MiB steps
+    let target = Swift.min(Swift.max(total, exchange.reserved + (1 << 20)), service.configuration.maxBodyBytes)
+    guard service.budget.reserve(target - exchange.reserved) else { return false }
+    exchange.reserved = target
+    return true
+  }
+
+  private func queue(_ response: HTTPResponse, _ exchange: Exchange, _ connection: OpaquePointer)
+    -> MHD_Result
+  {
+    exchange.status = response.status
+    exchange.bytesOut = response.body.count
+    let size = response.body.count
+    guard let buffer = response.body.release() ?? malloc(1) else { return .NO }
+    guard let mhdResponse = CMicroHTTPD_response_from_malloc(size, buffer) else {
+      free(buffer)
+      return .NO
+    }
+    for (name, value) in response.headers {
+      MHD_add_response_header(mhdResponse, name, value)
+    }
+    if stopping.load(ordering: .relaxed) {
+      MHD_add_response_header(mhdResponse, "Connection", "close")
+    }
+    let result = MHD_queue_response(connection, UInt32(response.status), mhdResponse)
+    MHD_destroy_response(mhdResponse)
+    return result
+  }
+
+  fileprivate func completed(_ state: UnsafeMutablePointer<UnsafeMutableRawPointer?>?, terminated: Bool) {
+    guard let state, let opaque = state.pointee else { return }
+    state.pointee = nil
+    let exchange = Unmanaged<Exchange>.fromOpaque(opaque).takeRetainedValue()
+    if exchange.reserved > 0 { service.budget.release(exchange.reserved) }
+    let elapsed = ContinuousClock.now - exchange.started
+    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+    // a request whose client went away before an answer was queued is logged as 499
+    let status = exchange.status == 0 ? 499 : exchange.status
+    service.metrics.requestFinished(
+      route: exchange.route ?? service.router.label(for: exchange.path), method: exchange.method,
+      status: status, seconds: seconds, bytesIn: exchange.bytesIn,
+      bytesOut: terminated && exchange.status == 0 ? 0 : exchange.bytesOut)
+    if service.configuration.logRequests {
+      Log.write([
+        ("method", .string(String(exchange.method.prefix(16)))),
+        ("path", .string(String(exchange.path.prefix(200)))),
+        ("status", .int(status)),
+        ("bytes_in", .int(exchange.bytesIn)),
+        ("bytes_out", .int(exchange.bytesOut)),
+        ("duration_ms", .double((seconds * 1e6).rounded() / 1e3)),
+      ])
+    }
+    inFlight.subtract(1, ordering: .relaxed)
+  }
+}
+
+/// A start-up failure (address in use, bad host).
+public struct ServerError: Error, CustomStringConvertible, Sendable {
+  public var description: String
+  init(_ description: String) { self.description = description }
+}
+
+/// The state of one request between libmicrohttpd's calls.
+private final class Exchange {
+  let method: String
+  let path: String
+  let started = ContinuousClock.now
+  var headers: [String: String] = [:]
+  let body = RequestBody()
+  var reserved = 0
+  var refused = false
+  var status = 0
+  var bytesIn = 0
+  var bytesOut = 0
+  var route: String?
+
+  /// The headers the service looks at.
+  static let headerNames = [
+    "content-length", "content-type", "accept", "transfer-encoding", "content-encoding",
+  ]
+
+  init(method: String, url: String, connection: OpaquePointer) {
+    self.method = method
+    self.path = String(url.prefix { $0 != "?" })
+    for name in Exchange.headerNames {
+      if let value = CMicroHTTPD_header(connection, name) {
+        headers[name] = String(cString: value)
+      }
+    }
+  }
+}
+
+private let accessHandler: MHD_AccessHandlerCallback = {
+  cls, connection, url, method, _, upload, uploadSize, state in
+  guard let cls, let connection, let uploadSize, let state else { return .NO }
+  let server = Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue()
+  return server.handle(
+    connection: connection, url: url.map { String(cString: $0) } ?? "/",
+    method: method.map { String(cString: $0) } ?? "GET", upload: upload,
+    uploadSize: uploadSize, state: state)
+}
+
+private let completedHandler: MHD_RequestCompletedCallback = { cls, _, state, termination in
+  guard let cls else { return }
+  let server = Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue()
+  server.completed(state, terminated: termination.rawValue != 0)
+}
