@@ -43,7 +43,8 @@ let package = Package(
       resources: [.copy("Resources/openapi.yaml")],
       swiftSettings: cpuFlags),
     // The executable: flags and environment, start, signals, shutdown.
-    .executableTarget(name: "noise-service", dependencies: ["NoiseService"], swiftSettings: cpuFlags),
+    .executableTarget(
+      name: "noise-service", dependencies: ["NoiseService"], swiftSettings: cpuFlags),
     .testTarget(
       name: "NoiseGenerationTests",
       dependencies: ["NoiseGeneration"]

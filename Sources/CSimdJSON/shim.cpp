@@ -82,15 +82,23 @@ int fail(CSimdJSON_Parser *p, CSimdJSON_Error *error, error_code cause, size_t i
   return fail(p, error, code_for(cause), cause, index, column);
 }
 
+// Why an element could not be read as a number: another JSON type, or a malformed number.
+template <typename Element>
+int not_a_number(Element &element, error_code cause) {
+  ondemand::json_type actual;
+  if (element.type().get(actual) == SUCCESS && actual != ondemand::json_type::number) {
+    return CSimdJSON_WRONG_TYPE;
+  }
+  return cause == INCORRECT_TYPE ? CSimdJSON_WRONG_TYPE : CSimdJSON_BAD_NUMBER;
+}
+
 // An element that must be an integer in [minimum, maximum]: an integer literal, or a float
 // literal without fractional part.
 template <typename Element>
 int read_integer(Element &element, int64_t minimum, int64_t maximum, int64_t &out) {
   ondemand::number_type type;
   auto kind = element.get_number_type();
-  if (std::move(kind).get(type)) {
-    return kind.error() == INCORRECT_TYPE ? CSimdJSON_WRONG_TYPE : code_for(kind.error());
-  }
+  if (std::move(kind).get(type)) return not_a_number(element, kind.error());
   if (type == ondemand::number_type::signed_integer) {
     int64_t value;
     auto result = element.get_int64();
@@ -114,9 +122,7 @@ template <typename Element>
 int read_double(Element &element, double &out) {
   ondemand::number_type type;
   auto kind = element.get_number_type();
-  if (std::move(kind).get(type)) {
-    return kind.error() == INCORRECT_TYPE ? CSimdJSON_WRONG_TYPE : code_for(kind.error());
-  }
+  if (std::move(kind).get(type)) return not_a_number(element, kind.error());
   if (type == ondemand::number_type::signed_integer) {
     int64_t value;
     auto result = element.get_int64();

@@ -56,7 +56,10 @@ public struct ServerConfiguration: Sendable, Equatable {
     ("--max-connections", "N", "most simultaneous connections (default 1000)"),
     ("--max-inflight-bytes", "SIZE", "most request-body memory held at once (default 1GiB)"),
     ("--max-batch-items", "N", "most items in one /batch request (default 10000)"),
-    ("--max-array-length", "N", "longest /probabilities or /balls-into-bins result (default 1000000)"),
+    (
+      "--max-array-length", "N",
+      "longest /probabilities or /balls-into-bins result (default 1000000)"
+    ),
     ("--shutdown-grace", "SECONDS", "time for in-flight requests after SIGTERM (default 30)"),
     ("--log-requests", "BOOL", "one JSON log line per request on stderr (default true)"),
   ]
@@ -72,7 +75,8 @@ public struct ServerConfiguration: Sendable, Equatable {
       """
     for option in options {
       let left = "  \(option.flag) \(option.value)"
-      text += left + String(repeating: " ", count: Swift.max(32 - left.count, 1)) + option.help + "\n"
+      text +=
+        left + String(repeating: " ", count: Swift.max(32 - left.count, 1)) + option.help + "\n"
     }
     text += """
         --help                        show this help
@@ -90,13 +94,15 @@ public struct ServerConfiguration: Sendable, Equatable {
   }
 
   /// Reads flags (`--name value` or `--name=value`) over the environment over the defaults.
-  public static func parse(arguments: [String], environment: [String: String]) throws(ConfigurationError)
+  public static func parse(arguments: [String], environment: [String: String])
+    throws(ConfigurationError)
     -> Command
   {
     var values: [String: String] = [:]
     if let port = environment["PORT"] { values["--port"] = port }
     for option in options {
-      let name = "NOISE_SERVICE_" + option.flag.dropFirst(2).uppercased().replacingOccurrences("-", "_")
+      let name =
+        "NOISE_SERVICE_" + option.flag.dropFirst(2).uppercased().replacingOccurrences("-", "_")
       if let value = environment[name] { values[option.flag] = value }
     }
     var i = 0
@@ -131,7 +137,8 @@ public struct ServerConfiguration: Sendable, Equatable {
       case "--max-body-bytes": c.maxBodyBytes = try size(flag, text)
       case "--max-classes": c.maxClasses = try integer(flag, text, 2...4096)
       case "--request-timeout": c.requestTimeout = try seconds(flag, text, allowZero: false)
-      case "--idle-timeout": c.idleTimeout = Int(try seconds(flag, text, allowZero: true).rounded(.up))
+      case "--idle-timeout":
+        c.idleTimeout = Int(try seconds(flag, text, allowZero: true).rounded(.up))
       case "--max-connections": c.maxConnections = try integer(flag, text, 1...100_000)
       case "--max-inflight-bytes": c.maxInflightBytes = try size(flag, text)
       case "--max-batch-items": c.maxBatchItems = try integer(flag, text, 1...1_000_000)
@@ -152,9 +159,12 @@ public struct ServerConfiguration: Sendable, Equatable {
     return .run(c)
   }
 
-  static func integer(_ flag: String, _ text: String, _ range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
+  static func integer(_ flag: String, _ text: String, _ range: ClosedRange<Int>)
+    throws(ConfigurationError) -> Int
+  {
     guard let value = Int(text.trimmingSpaces), range.contains(value) else {
-      throw ConfigurationError("\(flag) must be an integer in \(range.lowerBound)...\(range.upperBound), not \(text)")
+      throw ConfigurationError(
+        "\(flag) must be an integer in \(range.lowerBound)...\(range.upperBound), not \(text)")
     }
     return value
   }
@@ -171,13 +181,16 @@ public struct ServerConfiguration: Sendable, Equatable {
     guard let number = Int(digits), let multiplier = multipliers[unit],
       number > 0, number <= (1 << 40) / multiplier
     else {
-      throw ConfigurationError("\(flag) must be a size such as 1048576, 256MiB or 1GiB, not \(text)")
+      throw ConfigurationError(
+        "\(flag) must be a size such as 1048576, 256MiB or 1GiB, not \(text)")
     }
     return number * multiplier
   }
 
   /// Seconds: a number, optionally with `s` or `ms`.
-  static func seconds(_ flag: String, _ text: String, allowZero: Bool) throws(ConfigurationError) -> Double {
+  static func seconds(_ flag: String, _ text: String, allowZero: Bool) throws(ConfigurationError)
+    -> Double
+  {
     var trimmed = text.trimmingSpaces.lowercased()
     var scale = 1.0
     if trimmed.hasSuffix("ms") {
@@ -189,7 +202,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     guard let value = Double(trimmed), value.isFinite, value >= 0, allowZero || value > 0,
       value * scale <= 86_400
     else {
-      throw ConfigurationError("\(flag) must be a number of seconds such as 60, 2.5s or 500ms, not \(text)")
+      throw ConfigurationError(
+        "\(flag) must be a number of seconds such as 60, 2.5s or 500ms, not \(text)")
     }
     return value * scale
   }

@@ -24,6 +24,7 @@ public final class HTTPServer: @unchecked Sendable {
 
   public init(service: Service) {
     self.service = service
+    service.countConnections { [weak self] in self?.connections ?? 0 }
   }
 
   deinit {
@@ -45,7 +46,8 @@ public final class HTTPServer: @unchecked Sendable {
         Unmanaged.passUnretained(self).toOpaque(), &message, message.count)
     }
     guard let started else {
-      throw ServerError(String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+      throw ServerError(
+        String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
     }
     daemon = started
     port = Int(CMicroHTTPD_bound_port(started))
@@ -98,7 +100,8 @@ public final class HTTPServer: @unchecked Sendable {
       let configuration = service.configuration
       if let length = exchange.headers["content-length"] {
         guard let declared = Int(length), declared >= 0 else {
-          return queue(Problem.malformed("Content-Length is not a number").response(), exchange, connection)
+          return queue(
+            Problem.malformed("Content-Length is not a number").response(), exchange, connection)
         }
         if declared > configuration.maxBodyBytes {
           return queue(
@@ -109,8 +112,9 @@ public final class HTTPServer: @unchecked Sendable {
         if declared > 0 {
           guard service.budget.reserve(declared) else {
             return queue(
-              Problem.busy("the server holds too many request bodies right now; retry shortly").response(
-                headers: [("Retry-After", "1")]), exchange, connection)
+              Problem.busy("the server holds too many request bodies right now; retry shortly")
+                .response(
+                  headers: [("Retry-After", "1")]), exchange, connection)
           }
           exchange.reserved = declared
           exchange.body.reserve(declared)
@@ -122,28 +126,41 @@ public final class HTTPServer: @unchecked Sendable {
     let size = uploadSize.pointee
     if size > 0 {
       uploadSize.pointee = 0
-      if exchange.refused { return .YES }
+      if let refusal = exchange.refusal {
+        // Past the limit the rest of the body is read and dropped, so that the client gets the
+        // 413 once it has finished sending, but only up to a bound: a client that keeps
+        // sending has its connection closed.
+        exchange.discarded += size
+        if exchange.discarded > Swift.min(service.configuration.maxBodyBytes, 16 << 20) {
+          _ = refusal
+          return .NO
+        }
+        return .YES
+      }
       let limit = service.configuration.maxBodyBytes
       let total = exchange.body.count + size
       if total > limit || (total > exchange.reserved && !extendReservation(exchange, to: total)) {
-        exchange.refused = true
-        let problem =
+        exchange.refusal =
           total > limit
-          ? Problem.tooLarge("the chunked body passed the limit of \(limit) bytes (--max-body-bytes); reading stopped")
+          ? Problem.tooLarge(
+            "the chunked body passed the limit of \(limit) bytes (--max-body-bytes)")
           : Problem.busy("the server holds too many request bodies right now; retry shortly")
-        // A response cannot be queued while upload data is being processed, but it can be
-        // for a suspended connection: suspend, queue, resume. libmicrohttpd then sends it and
-        // closes the connection without reading the rest of the body.
-        MHD_suspend_connection(connection)
-        _ = queue(problem.response(), exchange, connection)
-        MHD_resume_connection(connection)
+        exchange.discarded = size
+        exchange.bytesIn = exchange.body.count
+        exchange.body.release()
+        if exchange.reserved > 0 {
+          service.budget.release(exchange.reserved)
+          exchange.reserved = 0
+        }
         return .YES
       }
       exchange.body.append(UnsafeRawBufferPointer(start: upload, count: size))
       exchange.bytesIn = exchange.body.count
       return .YES
     }
-    if exchange.refused { return .YES }
+    if let refusal = exchange.refusal {
+      return queue(refusal.response(), exchange, connection)
+    }
     // the whole body has arrived
     let request = HTTPRequest(
       method: exchange.method, path: exchange.path, headers: exchange.headers, body: exchange.body)
@@ -154,7 +171,8 @@ public final class HTTPServer: @unchecked Sendable {
 
   private func extendReservation(_ exchange: Exchange, to total: Int) -> Bool {
     // chunked bodies reserve in 1 MiB steps
-    let target = Swift.min(Swift.max(total, exchange.reserved + (1 << 20)), service.configuration.maxBodyBytes)
+    let target = Swift.min(
+      Swift.max(total, exchange.reserved + (1 << 20)), service.configuration.maxBodyBytes)
     guard service.budget.reserve(target - exchange.reserved) else { return false }
     exchange.reserved = target
     return true
@@ -182,13 +200,16 @@ public final class HTTPServer: @unchecked Sendable {
     return result
   }
 
-  fileprivate func completed(_ state: UnsafeMutablePointer<UnsafeMutableRawPointer?>?, terminated: Bool) {
+  fileprivate func completed(
+    _ state: UnsafeMutablePointer<UnsafeMutableRawPointer?>?, terminated: Bool
+  ) {
     guard let state, let opaque = state.pointee else { return }
     state.pointee = nil
     let exchange = Unmanaged<Exchange>.fromOpaque(opaque).takeRetainedValue()
     if exchange.reserved > 0 { service.budget.release(exchange.reserved) }
     let elapsed = ContinuousClock.now - exchange.started
-    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+    let seconds =
+      Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
     // a request whose client went away before an answer was queued is logged as 499
     let status = exchange.status == 0 ? 499 : exchange.status
     service.metrics.requestFinished(
@@ -223,7 +244,9 @@ private final class Exchange {
   var headers: [String: String] = [:]
   let body = RequestBody()
   var reserved = 0
-  var refused = false
+  /// Set when the body went past a limit while arriving: the answer once it has ended.
+  var refusal: Problem?
+  var discarded = 0
   var status = 0
   var bytesIn = 0
   var bytesOut = 0

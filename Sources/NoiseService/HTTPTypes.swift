@@ -7,7 +7,9 @@ public struct HTTPRequest: Sendable {
   public var headers: [String: String]
   public var body: RequestBody
 
-  public init(method: String, path: String, headers: [String: String] = [:], body: RequestBody = RequestBody()) {
+  public init(
+    method: String, path: String, headers: [String: String] = [:], body: RequestBody = RequestBody()
+  ) {
     self.method = method
     self.path = path
     self.headers = headers
@@ -74,6 +76,15 @@ public final class RequestBody: @unchecked Sendable {
 
   public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
 
+  /// Frees the bytes now (the body is refused); the buffer is empty afterwards.
+  public func release() {
+    base.deallocate()
+    base = UnsafeMutableRawPointer.allocate(byteCount: Self.padding, alignment: 64)
+    base.initializeMemory(as: UInt8.self, repeating: 0, count: Self.padding)
+    count = 0
+    capacity = 0
+  }
+
   /// A short, printable excerpt of the bytes around `offset`, for error messages.
   public func excerpt(around offset: Int?, radius: Int = 24) -> String {
     guard count > 0 else { return "" }
@@ -124,7 +135,9 @@ public final class ResponseBody: @unchecked Sendable {
 
   public convenience init(_ bytes: [UInt8]) {
     let buffer = malloc(Swift.max(bytes.count, 1))!
-    bytes.withUnsafeBytes { if let source = $0.baseAddress { buffer.copyMemory(from: source, byteCount: bytes.count) } }
+    bytes.withUnsafeBytes {
+      if let source = $0.baseAddress { buffer.copyMemory(from: source, byteCount: bytes.count) }
+    }
     self.init(taking: buffer, count: bytes.count)
   }
 

@@ -33,7 +33,8 @@ public enum Handlers {
   {
     let limits = context.configuration
     if r.K > limits.maxClasses {
-      throw Problem.invalidValue("K", "K = \(r.K) is more than this service accepts (--max-classes \(limits.maxClasses))")
+      throw Problem.invalidValue(
+        "K", "K = \(r.K) is more than this service accepts (--max-classes \(limits.maxClasses))")
     }
     try checkSeed(r.seed)
     if let py = r.py {
@@ -118,7 +119,8 @@ public enum Handlers {
       r.noiseMatrix, rows: r.rows, columns: r.columns, context, columnsSumToOne: false)
     if r.py.count != matrix.K {
       throw Problem.invalidValue(
-        "py", "py has \(r.py.count) entries; it must have one per row of noise_matrix (\(matrix.K))")
+        "py", "py has \(r.py.count) entries; it must have one per row of noise_matrix (\(matrix.K))"
+      )
     }
     try checkNonNegative(r.py, "py")
     let validity: NoiseMatrixValidity
@@ -144,7 +146,8 @@ public enum Handlers {
       let pySum = r.py.reduce(0, +)
       var detail = "the joint noise_matrix * py sums to \(sum), not 1 within 1e-6"
       if !columns.isEmpty {
-        detail += "; columns \(columns.prefix(10).map(String.init).joined(separator: ", "))"
+        detail +=
+          "; columns \(columns.prefix(10).map(String.init).joined(separator: ", "))"
           + "\(columns.count > 10 ? ", ..." : "") of noise_matrix do not sum to 1"
       }
       if !(abs(pySum - 1) < 1e-6) { detail += "; py sums to \(pySum)" }
@@ -182,12 +185,16 @@ public enum Handlers {
 
   // MARK: POST /probabilities
 
-  public static func probabilities(_ request: HTTPRequest, _ context: RequestContext) throws(Problem)
+  public static func probabilities(_ request: HTTPRequest, _ context: RequestContext)
+    throws(Problem)
     -> HTTPResponse
   {
     let r = try RequestDecoder.probabilities(request.body)
     if r.n > context.configuration.maxArrayLength {
-      throw Problem.invalidValue("n", "n = \(r.n) is more than this service returns (--max-array-length \(context.configuration.maxArrayLength))")
+      throw Problem.invalidValue(
+        "n",
+        "n = \(r.n) is more than this service returns (--max-array-length \(context.configuration.maxArrayLength))"
+      )
     }
     try checkSeed(r.seed)
     var random = RandomState(seed: UInt32(r.seed))
@@ -217,7 +224,10 @@ public enum Handlers {
   {
     let r = try RequestDecoder.balls(request.body)
     if r.K > context.configuration.maxArrayLength {
-      throw Problem.invalidValue("K", "K = \(r.K) is more than this service returns (--max-array-length \(context.configuration.maxArrayLength))")
+      throw Problem.invalidValue(
+        "K",
+        "K = \(r.K) is more than this service returns (--max-array-length \(context.configuration.maxArrayLength))"
+      )
     }
     try checkSeed(r.seed)
     var random = RandomState(seed: UInt32(r.seed))
@@ -253,7 +263,8 @@ public enum Handlers {
   static func checkSeed(_ seed: Int) throws(Problem) {
     if seed < 0 || seed > RandomState.maxSeed {
       throw Problem.invalidValue(
-        "seed", "seed = \(seed) is outside 0...4294967295 (numpy: Seed must be between 0 and 2**32 - 1)")
+        "seed",
+        "seed = \(seed) is outside 0...4294967295 (numpy: Seed must be between 0 and 2**32 - 1)")
     }
   }
 
@@ -273,11 +284,16 @@ public enum Handlers {
       throw Problem.invalidValue(field, "noise_matrix is \(rows)×\(columns); it must be K×K")
     }
     if rows > context.configuration.maxClasses {
-      throw Problem.invalidValue(field, "noise_matrix has K = \(rows) classes, more than this service accepts (--max-classes \(context.configuration.maxClasses))")
+      throw Problem.invalidValue(
+        field,
+        "noise_matrix has K = \(rows) classes, more than this service accepts (--max-classes \(context.configuration.maxClasses))"
+      )
     }
     if let bad = values.firstIndex(where: { !($0 >= 0 && $0 <= 1) }) {
       throw Problem.invalidValue(
-        field, "noise_matrix[\(bad / Swift.max(rows, 1))][\(bad % Swift.max(rows, 1))] = \(values[bad]) is outside [0, 1]")
+        field,
+        "noise_matrix[\(bad / Swift.max(rows, 1))][\(bad % Swift.max(rows, 1))] = \(values[bad]) is outside [0, 1]"
+      )
     }
     guard let matrix = try? NoiseMatrix(K: rows, entries: values) else {
       throw Problem.invalidValue(field, "noise_matrix must be K×K")
@@ -285,7 +301,9 @@ public enum Handlers {
     if columnsSumToOne, let column = offColumns(matrix).first {
       let sum = (0..<rows).reduce(0.0) { $0 + matrix[$1, column] }
       throw Problem.invalidValue(
-        field, "column \(column) of noise_matrix sums to \(sum); columns (true labels) must sum to 1 within 1e-6")
+        field,
+        "column \(column) of noise_matrix sums to \(sum); columns (true labels) must sum to 1 within 1e-6"
+      )
     }
     return matrix
   }

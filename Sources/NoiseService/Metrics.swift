@@ -41,7 +41,9 @@ public final class Metrics: Sendable {
   public func requestFinished(
     route: String, method: String, status: Int, seconds: Double, bytesIn: Int, bytesOut: Int
   ) {
-    let methodLabel = ["GET", "POST", "HEAD", "PUT", "DELETE", "PATCH", "OPTIONS"].contains(method) ? method : "OTHER"
+    let methodLabel =
+      ["GET", "POST", "HEAD", "PUT", "DELETE", "PATCH", "OPTIONS"].contains(method)
+      ? method : "OTHER"
     state.withLock { s in
       s.inFlight -= 1
       s.requests[Key(route: route, method: methodLabel, status: status), default: 0] += 1
@@ -62,18 +64,25 @@ public final class Metrics: Sendable {
   public func render(connections: Int) -> String {
     let s = state.withLock { $0 }
     var out = ""
-    out += "# HELP noise_service_requests_total HTTP requests answered, by route, method and status.\n"
+    out +=
+      "# HELP noise_service_requests_total HTTP requests answered, by route, method and status.\n"
     out += "# TYPE noise_service_requests_total counter\n"
-    for (key, value) in s.requests.sorted(by: { ($0.key.route, $0.key.method, $0.key.status) < ($1.key.route, $1.key.method, $1.key.status) }) {
-      out += "noise_service_requests_total{route=\"\(key.route)\",method=\"\(key.method)\",status=\"\(key.status)\"} \(value)\n"
+    for (key, value) in s.requests.sorted(by: {
+      ($0.key.route, $0.key.method, $0.key.status) < ($1.key.route, $1.key.method, $1.key.status)
+    }) {
+      out +=
+        "noise_service_requests_total{route=\"\(key.route)\",method=\"\(key.method)\",status=\"\(key.status)\"} \(value)\n"
     }
-    out += "# HELP noise_service_request_duration_seconds Time from the request's first byte of body to the response, by route.\n"
+    out +=
+      "# HELP noise_service_request_duration_seconds Time from the request's first byte of body to the response, by route.\n"
     out += "# TYPE noise_service_request_duration_seconds histogram\n"
     for (route, h) in s.latency.sorted(by: { $0.key < $1.key }) {
       for (i, bound) in Metrics.buckets.enumerated() {
-        out += "noise_service_request_duration_seconds_bucket{route=\"\(route)\",le=\"\(bound)\"} \(h.counts[i])\n"
+        out +=
+          "noise_service_request_duration_seconds_bucket{route=\"\(route)\",le=\"\(bound)\"} \(h.counts[i])\n"
       }
-      out += "noise_service_request_duration_seconds_bucket{route=\"\(route)\",le=\"+Inf\"} \(h.count)\n"
+      out +=
+        "noise_service_request_duration_seconds_bucket{route=\"\(route)\",le=\"+Inf\"} \(h.count)\n"
       out += "noise_service_request_duration_seconds_sum{route=\"\(route)\"} \(h.sum)\n"
       out += "noise_service_request_duration_seconds_count{route=\"\(route)\"} \(h.count)\n"
     }
@@ -89,13 +98,15 @@ public final class Metrics: Sendable {
     out += "# HELP noise_service_response_bytes_total Response body bytes sent.\n"
     out += "# TYPE noise_service_response_bytes_total counter\n"
     out += "noise_service_response_bytes_total \(s.bytesOut)\n"
-    out += "# HELP noise_service_unavailable_total Requests answered 503 (deadline passed or at capacity).\n"
+    out +=
+      "# HELP noise_service_unavailable_total Requests answered 503 (deadline passed or at capacity).\n"
     out += "# TYPE noise_service_unavailable_total counter\n"
     out += "noise_service_unavailable_total \(s.deadlineExceeded)\n"
     out += "# HELP noise_service_uptime_seconds Seconds since the service started.\n"
     out += "# TYPE noise_service_uptime_seconds gauge\n"
     let up = ContinuousClock.now - started
-    out += "noise_service_uptime_seconds \(Double(up.components.seconds) + Double(up.components.attoseconds) * 1e-18)\n"
+    out +=
+      "noise_service_uptime_seconds \(Double(up.components.seconds) + Double(up.components.attoseconds) * 1e-18)\n"
     return out
   }
 }

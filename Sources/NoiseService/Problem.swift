@@ -12,7 +12,9 @@ public struct Problem: Error, Sendable, Equatable {
   /// The request field at fault, if one is.
   public var field: String?
 
-  public init(_ status: Int, _ slug: String, _ title: String, _ detail: String, field: String? = nil) {
+  public init(
+    _ status: Int, _ slug: String, _ title: String, _ detail: String, field: String? = nil
+  ) {
     self.status = status
     self.slug = slug
     self.title = title
@@ -92,13 +94,15 @@ public struct Problem: Error, Sendable, Equatable {
   }
 
   static func missingField(_ field: String) -> Problem {
-    Problem(400, "missing-field", "A required field is missing", "\"\(field)\" is required", field: field)
+    Problem(
+      400, "missing-field", "A required field is missing", "\"\(field)\" is required", field: field)
   }
 
   // MARK: 422: well-formed, but the values are rejected
 
   static func invalidValue(_ field: String?, _ detail: String) -> Problem {
-    Problem(422, "invalid-value", "A value is outside what the service accepts", detail, field: field)
+    Problem(
+      422, "invalid-value", "A value is outside what the service accepts", detail, field: field)
   }
 
   static func cleanlab(_ detail: String, field: String? = nil) -> Problem {

@@ -134,7 +134,8 @@ public enum RequestDecoder {
       try r.check(CSimdJSON_array_count(r.parser, &count, &r.error), field)
       if count > maxItems {
         throw Problem.invalidValue(
-          field, "a batch holds at most \(maxItems) requests (--max-batch-items), this one \(count)")
+          field, "a batch holds at most \(maxItems) requests (--max-batch-items), this one \(count)"
+        )
       }
       var list: [BatchItem] = []
       list.reserveCapacity(count)
@@ -242,7 +243,8 @@ struct ObjectReader {
     self.body = body
     let bytes = body.bytes
     if bytes.count >= 3 && bytes[0] == 0xef && bytes[1] == 0xbb && bytes[2] == 0xbf {
-      throw Problem.malformed("the body starts with a UTF-8 byte order mark, which JSON forbids here")
+      throw Problem.malformed(
+        "the body starts with a UTF-8 byte order mark, which JSON forbids here")
     }
     if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0a || $0 == 0x0d || $0 == 0x09 }) {
       throw Problem.malformed("the body is empty; send a JSON object")
@@ -278,7 +280,9 @@ struct ObjectReader {
     if status < 0 { throw problem(field: nil) }
     let name = String(
       decoding: UnsafeRawBufferPointer(start: UnsafeRawPointer(key!), count: length), as: UTF8.self)
-    guard allowed.contains(name) else { throw Problem.unknownField(String(name.prefix(64)), allowed: allowed) }
+    guard allowed.contains(name) else {
+      throw Problem.unknownField(String(name.prefix(64)), allowed: allowed)
+    }
     guard seen.insert(name).inserted else { throw Problem.duplicateField(name) }
     return name
   }
@@ -303,10 +307,13 @@ struct ObjectReader {
     return true
   }
 
-  mutating func expect(_ expected: CSimdJSON_Type, _ field: String, _ description: String) throws(Problem) {
+  mutating func expect(_ expected: CSimdJSON_Type, _ field: String, _ description: String)
+    throws(Problem)
+  {
     let actual = try type()
     if actual != Int32(expected.rawValue) {
-      throw Problem.wrongType(field, "\"\(field)\" must be \(description), not \(Self.typeName(actual))")
+      throw Problem.wrongType(
+        field, "\"\(field)\" must be \(description), not \(Self.typeName(actual))")
     }
   }
 
@@ -330,7 +337,8 @@ struct ObjectReader {
     try check(CSimdJSON_number(parser, &value, &integer, &kind, &error), field)
     if kind == Int32(CSimdJSON_NUMBER_INT64.rawValue) { return .int(Int(integer)) }
     if kind == Int32(CSimdJSON_NUMBER_BIG.rawValue) {
-      throw Problem.invalidValue(field, "\"\(field)\" = \(pythonRepr(value)) is too large an integer")
+      throw Problem.invalidValue(
+        field, "\"\(field)\" = \(pythonRepr(value)) is too large an integer")
     }
     return .float(value)
   }
@@ -372,7 +380,8 @@ struct ObjectReader {
     var length = 0
     try check(CSimdJSON_string(parser, &text, &length, &error), field)
     return String(
-      decoding: UnsafeRawBufferPointer(start: UnsafeRawPointer(text!), count: length), as: UTF8.self)
+      decoding: UnsafeRawBufferPointer(start: UnsafeRawPointer(text!), count: length), as: UTF8.self
+    )
   }
 
   mutating func doubleArray(_ field: String) throws(Problem) -> [Double] {
@@ -416,12 +425,15 @@ struct ObjectReader {
 
   /// A matrix: an array of rows, each an array of numbers. Must be square; the number of rows
   /// bounds the memory used before the shape is known.
-  mutating func matrix(_ field: String) throws(Problem) -> (values: [Double], rows: Int, columns: Int) {
+  mutating func matrix(_ field: String) throws(Problem) -> (
+    values: [Double], rows: Int, columns: Int
+  ) {
     try expect(CSimdJSON_TYPE_ARRAY, field, "an array of rows (arrays of numbers)")
     var rows = 0
     try check(CSimdJSON_array_count(parser, &rows, &error), field)
     guard rows <= NoiseMatrix.maxClasses else {
-      throw Problem.invalidValue(field, "\"\(field)\" has \(rows) rows; K is at most \(NoiseMatrix.maxClasses)")
+      throw Problem.invalidValue(
+        field, "\"\(field)\" has \(rows) rows; K is at most \(NoiseMatrix.maxClasses)")
     }
     let capacity = rows * rows
     var read = (rows: 0, columns: 0)
@@ -433,7 +445,8 @@ struct ObjectReader {
       initialized = status == 0 ? read.rows * read.columns : 0
     }
     error = e
-    if status == Int32(CSimdJSON_RAGGED.rawValue) || (status == Int32(CSimdJSON_INTERNAL.rawValue)) {
+    if status == Int32(CSimdJSON_RAGGED.rawValue) || (status == Int32(CSimdJSON_INTERNAL.rawValue))
+    {
       throw Problem.invalidValue(
         field, "\"\(field)\" must be a K×K matrix; row \(error.index) has a different length")
     }
@@ -460,9 +473,14 @@ struct ObjectReader {
     case CSimdJSON_NOT_OBJECT.rawValue:
       return Problem.notAnObject("the body is not a JSON object\(near)")
     case CSimdJSON_WRONG_TYPE.rawValue:
-      return Problem.wrongType(field ?? "", "\(subject) has a value of the wrong type\(element) (or nesting deeper than the schema allows)\(near)")
+      return Problem.wrongType(
+        field ?? "",
+        "\(subject) has a value of the wrong type\(element) (or nesting deeper than the schema allows)\(near)"
+      )
     case CSimdJSON_BAD_NUMBER.rawValue:
-      return Problem.badNumber(field, "\(subject) holds a malformed number or one outside the range of a double\(element)\(near)")
+      return Problem.badNumber(
+        field,
+        "\(subject) holds a malformed number or one outside the range of a double\(element)\(near)")
     case CSimdJSON_NOT_INTEGER.rawValue:
       return Problem.notInteger(field ?? "", "\(subject) must hold integers\(element)\(near)")
     case CSimdJSON_INTEGER_RANGE.rawValue:

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The application: routes, limits, metrics. Independent of the HTTP library; the server hands
 /// it requests and sends back what it answers.
@@ -8,15 +9,16 @@ public final class Service: Sendable {
   let gate: ComputeGate
   let budget: MemoryBudget
   let openAPI: [UInt8]
-  private let connectionCount: (@Sendable () -> Int)?
+  private let connectionCount: Mutex<(@Sendable () -> Int)?>
   private let routeTable: RouteTable
 
-  public init(configuration: ServerConfiguration, connections: (@Sendable () -> Int)? = nil) throws {
+  public init(configuration: ServerConfiguration, connections: (@Sendable () -> Int)? = nil) throws
+  {
     self.configuration = configuration
     gate = ComputeGate(slots: configuration.threads)
     budget = MemoryBudget(limit: configuration.maxInflightBytes)
     openAPI = try Service.loadOpenAPI()
-    connectionCount = connections
+    connectionCount = Mutex(connections)
     routeTable = RouteTable()
     routeTable.service = self
   }
@@ -61,7 +63,12 @@ public final class Service: Sendable {
   func metricsResponse() -> HTTPResponse {
     HTTPResponse(
       status: 200, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")],
-      body: ResponseBody(metrics.render(connections: connectionCount?() ?? 0)))
+      body: ResponseBody(metrics.render(connections: connectionCount.withLock { $0 }?() ?? 0)))
+  }
+
+  /// Where `/metrics` reads the number of open connections from (set by the HTTP server).
+  public func countConnections(with source: @escaping @Sendable () -> Int) {
+    connectionCount.withLock { $0 = source }
   }
 
   func openAPIResponse() -> HTTPResponse {
@@ -87,7 +94,8 @@ final class RouteTable: @unchecked Sendable {
       Route(method: "POST", path: "/noise-matrix", computes: true, handler: Handlers.noiseMatrix),
       Route(method: "POST", path: "/noisy-labels", computes: true, handler: Handlers.noisyLabels),
       Route(method: "POST", path: "/validate", computes: true, handler: Handlers.validate),
-      Route(method: "POST", path: "/probabilities", computes: true, handler: Handlers.probabilities),
+      Route(
+        method: "POST", path: "/probabilities", computes: true, handler: Handlers.probabilities),
       Route(method: "POST", path: "/balls-into-bins", computes: true, handler: Handlers.balls),
     ])
   }
