@@ -86,9 +86,10 @@ struct MHD_Daemon *CMicroHTTPD_start(const struct CMicroHTTPD_Options *options,
 
   struct MHD_OptionItem items[16];
   int n = 0;
+  // the logger first, so that messages about the other options go through it too
+  items[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)log_line, NULL};
   items[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &address};
   items[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, completed_cls};
-  items[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)log_line, NULL};
   items[n++] = (struct MHD_OptionItem){MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL};
   if (options->connection_limit > 0)
     items[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, options->connection_limit, NULL};

@@ -427,6 +427,36 @@ int CSimdJSON_array_next_raw(CSimdJSON_Parser *p, const char **value, size_t *le
     fail(p, error, current.error());
     return -1;
   }
+  ondemand::json_type type;
+  auto kind = item.type();
+  if (std::move(kind).get(type)) {
+    fail(p, error, kind.error());
+    return -1;
+  }
+  if (type != ondemand::json_type::object) {
+    // consume the element, and report it as not an object
+    error_code consumed = SUCCESS;
+    switch (type) {
+      case ondemand::json_type::array: {
+        ondemand::array inner;
+        consumed = item.get_array().get(inner);
+        if (!consumed) consumed = inner.raw_json().error();
+        break;
+      }
+      case ondemand::json_type::string: consumed = item.get_string().error(); break;
+      case ondemand::json_type::boolean: consumed = item.get_bool().error(); break;
+      case ondemand::json_type::null: consumed = item.is_null().error(); break;
+      default: consumed = item.get_double().error(); break;
+    }
+    if (consumed) {
+      fail(p, error, consumed);
+      return -1;
+    }
+    *value = nullptr;
+    *length = 0;
+    ++p->element;
+    return 2;
+  }
   ondemand::object object;
   auto as_object = item.get_object();
   if (std::move(as_object).get(object)) {

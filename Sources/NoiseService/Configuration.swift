@@ -79,6 +79,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         left + String(repeating: " ", count: Swift.max(32 - left.count, 1)) + option.help + "\n"
     }
     text += """
+        --healthcheck                 exit 0 if the server on --port answers /healthz, else 1
         --help                        show this help
         --version                     show the version
 
@@ -89,6 +90,8 @@ public struct ServerConfiguration: Sendable, Equatable {
   /// What the command line asks for.
   public enum Command: Equatable, Sendable {
     case run(ServerConfiguration)
+    /// Ask the server on this configuration's port for /healthz (for container health checks).
+    case healthcheck(ServerConfiguration)
     case help
     case version
   }
@@ -99,6 +102,7 @@ public struct ServerConfiguration: Sendable, Equatable {
     -> Command
   {
     var values: [String: String] = [:]
+    var healthcheck = false
     if let port = environment["PORT"] { values["--port"] = port }
     for option in options {
       let name =
@@ -110,6 +114,11 @@ public struct ServerConfiguration: Sendable, Equatable {
       let argument = arguments[i]
       if argument == "--help" || argument == "-h" { return .help }
       if argument == "--version" { return .version }
+      if argument == "--healthcheck" {
+        healthcheck = true
+        i += 1
+        continue
+      }
       var flag = argument
       var value: String?
       if let equals = argument.firstIndex(of: "=") {
@@ -156,7 +165,7 @@ public struct ServerConfiguration: Sendable, Equatable {
     if c.maxInflightBytes < c.maxBodyBytes {
       throw ConfigurationError("--max-inflight-bytes must be at least --max-body-bytes")
     }
-    return .run(c)
+    return healthcheck ? .healthcheck(c) : .run(c)
   }
 
   static func integer(_ flag: String, _ text: String, _ range: ClosedRange<Int>)

@@ -98,6 +98,23 @@ public final class HTTPServer: @unchecked Sendable {
       inFlight.add(1, ordering: .relaxed)
       service.metrics.requestStarted()
       let configuration = service.configuration
+      if method == "POST",
+        (exchange.headers["content-type"] ?? "").lowercased().hasPrefix("multipart/form-data")
+      {
+        // multipart bodies (the .npy form of /noisy-labels) go through libmicrohttpd's
+        // post processor, which hands over each part's bytes as they arrive
+        guard
+          let processor = MHD_create_post_processor(
+            connection, 64 << 10, postIterator, Unmanaged.passUnretained(exchange).toOpaque())
+        else {
+          return queue(
+            Problem.malformed("the multipart/form-data Content-Type has no usable boundary")
+              .response(),
+            exchange, connection)
+        }
+        exchange.postProcessor = processor
+        exchange.parts = [:]
+      }
       if let length = exchange.headers["content-length"] {
         guard let declared = Int(length), declared >= 0 else {
           return queue(
@@ -138,7 +155,7 @@ public final class HTTPServer: @unchecked Sendable {
         return .YES
       }
       let limit = service.configuration.maxBodyBytes
-      let total = exchange.body.count + size
+      let total = exchange.received + size
       if total > limit || (total > exchange.reserved && !extendReservation(exchange, to: total)) {
         exchange.refusal =
           total > limit
@@ -146,24 +163,42 @@ public final class HTTPServer: @unchecked Sendable {
             "the chunked body passed the limit of \(limit) bytes (--max-body-bytes)")
           : Problem.busy("the server holds too many request bodies right now; retry shortly")
         exchange.discarded = size
-        exchange.bytesIn = exchange.body.count
         exchange.body.release()
+        exchange.releaseParts()
         if exchange.reserved > 0 {
           service.budget.release(exchange.reserved)
           exchange.reserved = 0
         }
         return .YES
       }
+      exchange.received = total
+      exchange.bytesIn = total
+      if let processor = exchange.postProcessor {
+        if MHD_post_process(processor, upload, size) == .NO || exchange.partError != nil {
+          exchange.refusal = Problem.malformed(
+            exchange.partError ?? "the multipart/form-data body is malformed")
+          exchange.discarded = 0
+          exchange.releaseParts()
+        }
+        return .YES
+      }
       exchange.body.append(UnsafeRawBufferPointer(start: upload, count: size))
-      exchange.bytesIn = exchange.body.count
       return .YES
+    }
+    if let processor = exchange.postProcessor {
+      exchange.postProcessor = nil
+      if MHD_destroy_post_processor(processor) == .NO && exchange.refusal == nil {
+        exchange.refusal = Problem.malformed(
+          "the multipart/form-data body ends before its closing boundary")
+      }
     }
     if let refusal = exchange.refusal {
       return queue(refusal.response(), exchange, connection)
     }
     // the whole body has arrived
     let request = HTTPRequest(
-      method: exchange.method, path: exchange.path, headers: exchange.headers, body: exchange.body)
+      method: exchange.method, path: exchange.path, headers: exchange.headers, body: exchange.body,
+      parts: exchange.parts)
     let (response, route) = service.respond(to: request)
     exchange.route = route
     return queue(response, exchange, connection)
@@ -206,6 +241,10 @@ public final class HTTPServer: @unchecked Sendable {
     guard let state, let opaque = state.pointee else { return }
     state.pointee = nil
     let exchange = Unmanaged<Exchange>.fromOpaque(opaque).takeRetainedValue()
+    if let processor = exchange.postProcessor {
+      _ = MHD_destroy_post_processor(processor)
+      exchange.postProcessor = nil
+    }
     if exchange.reserved > 0 { service.budget.release(exchange.reserved) }
     let elapsed = ContinuousClock.now - exchange.started
     let seconds =
@@ -247,6 +286,11 @@ private final class Exchange {
   /// Set when the body went past a limit while arriving: the answer once it has ended.
   var refusal: Problem?
   var discarded = 0
+  /// Body bytes received so far (for multipart bodies, the raw bytes, not the parts).
+  var received = 0
+  var postProcessor: OpaquePointer?
+  var parts: [String: RequestBody]?
+  var partError: String?
   var status = 0
   var bytesIn = 0
   var bytesOut = 0
@@ -256,6 +300,27 @@ private final class Exchange {
   static let headerNames = [
     "content-length", "content-type", "accept", "transfer-encoding", "content-encoding",
   ]
+
+  static let maxParts = 8
+
+  func releaseParts() {
+    parts?.values.forEach { $0.release() }
+    parts = parts == nil ? nil : [:]
+  }
+
+  /// A chunk of a multipart part from libmicrohttpd's post processor.
+  func receive(part key: String, data: UnsafeRawBufferPointer) -> Bool {
+    guard partError == nil, parts != nil else { return false }
+    if parts![key] == nil {
+      guard parts!.count < Exchange.maxParts else {
+        partError = "the multipart body has more than \(Exchange.maxParts) parts"
+        return false
+      }
+      parts![key] = RequestBody(capacity: Swift.max(data.count, 4096))
+    }
+    parts![key]!.append(data)
+    return true
+  }
 
   init(method: String, url: String, connection: OpaquePointer) {
     self.method = method
@@ -282,4 +347,18 @@ private let completedHandler: MHD_RequestCompletedCallback = { cls, _, state, te
   guard let cls else { return }
   let server = Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue()
   server.completed(state, terminated: termination.rawValue != 0)
+}
+
+private let postIterator: MHD_PostDataIterator = {
+  cls, _, key, _, _, _, data, _, size in
+  guard let cls else { return .NO }
+  let exchange = Unmanaged<Exchange>.fromOpaque(cls).takeUnretainedValue()
+  let name = key.map { String(cString: $0) } ?? ""
+  guard size > 0 else {
+    // an empty part still exists
+    return exchange.receive(part: name, data: UnsafeRawBufferPointer(start: nil, count: 0))
+      ? .YES : .NO
+  }
+  return exchange.receive(part: name, data: UnsafeRawBufferPointer(start: data, count: size))
+    ? .YES : .NO
 }

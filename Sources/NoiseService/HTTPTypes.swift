@@ -6,14 +6,19 @@ public struct HTTPRequest: Sendable {
   /// Header names in lower case.
   public var headers: [String: String]
   public var body: RequestBody
+  /// For `multipart/form-data` bodies: each part's bytes by field name (the body is then empty).
+  public var parts: [String: RequestBody]?
 
   public init(
-    method: String, path: String, headers: [String: String] = [:], body: RequestBody = RequestBody()
+    method: String, path: String, headers: [String: String] = [:],
+    body: RequestBody = RequestBody(),
+    parts: [String: RequestBody]? = nil
   ) {
     self.method = method
     self.path = path
     self.headers = headers
     self.body = body
+    self.parts = parts
   }
 
   /// The request body as bytes; tests build it from strings.
@@ -22,6 +27,14 @@ public struct HTTPRequest: Sendable {
   }
 
   public func header(_ name: String) -> String? { headers[name.lowercased()] }
+
+  /// Whether the client asked for an `.npy` answer.
+  public var acceptsNPY: Bool {
+    (header("accept") ?? "").lowercased().contains("application/x-npy")
+  }
+
+  /// The total size of the body or of its parts.
+  public var bodyBytes: Int { parts?.values.reduce(0) { $0 + $1.count } ?? body.count }
 }
 
 /// A request body with the zero padding simdjson needs after the last byte.

@@ -24,8 +24,7 @@ public enum Handlers {
   public static func noiseMatrix(_ request: HTTPRequest, _ context: RequestContext) throws(Problem)
     -> HTTPResponse
   {
-    let r = try RequestDecoder.noiseMatrix(request.body)
-    return try noiseMatrix(r, context)
+    try noiseMatrix(try RequestDecoder.noiseMatrix(request.body), context)
   }
 
   public static func noiseMatrix(_ r: NoiseMatrixRequest, _ context: RequestContext) throws(Problem)
@@ -76,8 +75,28 @@ public enum Handlers {
   public static func noisyLabels(_ request: HTTPRequest, _ context: RequestContext) throws(Problem)
     -> HTTPResponse
   {
+    if let parts = request.parts {
+      return try NoisyLabelsNPY.respond(parts: parts, npyAnswer: request.acceptsNPY, context)
+    }
     let r = try RequestDecoder.noisyLabels(request.body)
+    return try noisyLabelsResponse(r, npyAnswer: request.acceptsNPY, context)
+  }
+
+  static func noisyLabelsResponse(
+    _ r: NoisyLabelsRequest, npyAnswer: Bool, _ context: RequestContext
+  )
+    throws(Problem) -> HTTPResponse
+  {
     let outcome = try noisyLabels(r, context)
+    if npyAnswer {
+      // a JSON list of labels is int64 for numpy, so the answer is too
+      let dtype = NPY.DType(kind: .signed, size: 8, bigEndian: false)
+      return NoisyLabelsNPY.response(
+        count: outcome.labels.count, dtype: dtype, seed: r.seed, flipped: outcome.numFlipped
+      ) { data in
+        for (i, label) in outcome.labels.enumerated() { NPY.store(Int64(label), data, i, dtype) }
+      }
+    }
     var w = JSONWriter(capacity: 64 + r.trueLabels.count * 4)
     w.raw("{")
     w.key("noisy_labels")
@@ -114,7 +133,12 @@ public enum Handlers {
   public static func validate(_ request: HTTPRequest, _ context: RequestContext) throws(Problem)
     -> HTTPResponse
   {
-    let r = try RequestDecoder.validate(request.body)
+    try validate(try RequestDecoder.validate(request.body), context)
+  }
+
+  static func validate(_ r: ValidateRequest, _ context: RequestContext) throws(Problem)
+    -> HTTPResponse
+  {
     let matrix = try checkedNoiseMatrix(
       r.noiseMatrix, rows: r.rows, columns: r.columns, context, columnsSumToOne: false)
     if r.py.count != matrix.K {
@@ -186,10 +210,14 @@ public enum Handlers {
   // MARK: POST /probabilities
 
   public static func probabilities(_ request: HTTPRequest, _ context: RequestContext)
-    throws(Problem)
+    throws(Problem) -> HTTPResponse
+  {
+    try probabilities(try RequestDecoder.probabilities(request.body), context)
+  }
+
+  static func probabilities(_ r: ProbabilitiesRequest, _ context: RequestContext) throws(Problem)
     -> HTTPResponse
   {
-    let r = try RequestDecoder.probabilities(request.body)
     if r.n > context.configuration.maxArrayLength {
       throw Problem.invalidValue(
         "n",
@@ -222,7 +250,10 @@ public enum Handlers {
   public static func balls(_ request: HTTPRequest, _ context: RequestContext) throws(Problem)
     -> HTTPResponse
   {
-    let r = try RequestDecoder.balls(request.body)
+    try balls(try RequestDecoder.balls(request.body), context)
+  }
+
+  static func balls(_ r: BallsRequest, _ context: RequestContext) throws(Problem) -> HTTPResponse {
     if r.K > context.configuration.maxArrayLength {
       throw Problem.invalidValue(
         "K",

@@ -46,6 +46,14 @@ public struct JSONWriter {
     }
   }
 
+  /// Bytes of another JSON document, as they are.
+  public mutating func append(_ body: ResponseBody) {
+    guard let source = body.base, body.count > 0 else { return }
+    reserve(body.count)
+    (base + count).update(from: source.assumingMemoryBound(to: UInt8.self), count: body.count)
+    count += body.count
+  }
+
   /// A JSON string literal with escapes.
   public mutating func string(_ text: String) {
     byte(UInt8(ascii: "\""))

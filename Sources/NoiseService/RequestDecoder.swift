@@ -146,6 +146,15 @@ public enum RequestDecoder {
         let status = CSimdJSON_array_next_raw(r.parser, &text, &length, &r.error)
         if status == 0 { break }
         if status < 0 { throw r.problem(field: field) }
+        if status == 2 {
+          list.append(
+            BatchItem(
+              path: "", body: RequestBody(),
+              problem: Problem.wrongType(
+                "requests", "requests[\(list.count)] must be an object with \"path\" and \"body\""))
+          )
+          continue
+        }
         let raw = UnsafeRawBufferPointer(start: UnsafeRawPointer(text!), count: length)
         list.append(batchItem(raw, index: list.count))
       }
@@ -187,6 +196,23 @@ public enum RequestDecoder {
       problem.detail = "requests[\(index)]: " + problem.detail
       return BatchItem(path: "", body: RequestBody(), problem: problem)
     }
+  }
+
+  /// A bare JSON matrix (the `noise_matrix` part of a multipart body): the text is read as the
+  /// value of a one-field object, so the same checks and messages apply.
+  public static func matrixDocument(_ part: RequestBody, field: String) throws(Problem)
+    -> (values: [Double], rows: Int, columns: Int)
+  {
+    let wrapped = RequestBody(capacity: part.count + field.utf8.count + 8)
+    wrapped.append(Array("{\"\(field)\":".utf8))
+    wrapped.append(part.bytes)
+    wrapped.append(Array("}".utf8))
+    var r = try ObjectReader(wrapped)
+    defer { r.close() }
+    var matrix: (values: [Double], rows: Int, columns: Int)?
+    while let name = try r.nextField(allowed: [field]) { matrix = try r.matrix(name) }
+    guard let matrix else { throw Problem.missingField(field) }
+    return matrix
   }
 
   /// Runs a C++ smoke test of the parser at start-up: the padding contract holds.

@@ -97,6 +97,7 @@ final class RouteTable: @unchecked Sendable {
       Route(
         method: "POST", path: "/probabilities", computes: true, handler: Handlers.probabilities),
       Route(method: "POST", path: "/balls-into-bins", computes: true, handler: Handlers.balls),
+      Route(method: "POST", path: "/batch", computes: true, handler: Batch.respond),
     ])
   }
 }

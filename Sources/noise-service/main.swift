@@ -24,6 +24,8 @@ nonisolated func run() -> Int32 {
     case .version:
       print("noise-service \(ServerConfiguration.version) (cleanlab 2.9.0 noise generation)")
       return 0
+    case .healthcheck(let parsed):
+      return HealthCheck.run(port: parsed.port, host: parsed.host) ? 0 : 1
     case .run(let parsed):
       configuration = parsed
     }

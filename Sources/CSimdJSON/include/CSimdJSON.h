@@ -145,7 +145,8 @@ int CSimdJSON_double_matrix(CSimdJSON_Parser *parser, double *out, size_t capaci
 int CSimdJSON_array_begin(CSimdJSON_Parser *parser, CSimdJSON_Error *error);
 
 /// The raw JSON text of the next element, which must be an object, of the array started by
-/// CSimdJSON_array_begin (a pointer into the input). Returns 1, 0 at the end, -1 on error.
+/// CSimdJSON_array_begin (a pointer into the input). Returns 1, 0 at the end, -1 on error, and
+/// 2 (with no text) for an element that is not an object, which is skipped.
 int CSimdJSON_array_next_raw(CSimdJSON_Parser *parser, const char **value, size_t *length,
                              CSimdJSON_Error *error);
 
