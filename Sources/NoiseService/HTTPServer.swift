@@ -304,7 +304,7 @@ private final class Exchange {
   static let maxParts = 8
 
   func releaseParts() {
-    parts?.values.forEach { $0.release() }
+    for part in parts?.values ?? [:].values { part.release() }
     parts = parts == nil ? nil : [:]
   }
 

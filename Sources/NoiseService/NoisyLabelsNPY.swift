@@ -72,17 +72,19 @@ enum NoisyLabelsNPY {
     if npyAnswer && sameLayout {
       var flipped = 0
       var failure: NoiseGenerationError?
-      let response = response(count: count, dtype: dtype, seed: seed, flipped: { flipped }) { out in
-        let output = UnsafeMutableBufferPointer(
-          start: out.assumingMemoryBound(to: T.self), count: count)
-        do throws(NoiseGenerationError) {
-          flipped = try generateNoisyLabels(
-            trueLabels: input, into: output, noiseMatrix: matrix, randomState: &random,
-            cancellation: context.cancellation)
-        } catch {
-          failure = error
-        }
-      }
+      let response = response(
+        count: count, dtype: dtype, seed: seed, flipped: { flipped },
+        fill: { out in
+          let output = UnsafeMutableBufferPointer(
+            start: out.assumingMemoryBound(to: T.self), count: count)
+          do throws(NoiseGenerationError) {
+            flipped = try generateNoisyLabels(
+              trueLabels: input, into: output, noiseMatrix: matrix, randomState: &random,
+              cancellation: context.cancellation)
+          } catch {
+            failure = error
+          }
+        })
       if let failure { throw Problem(failure, context, endpoint: .noisyLabels) }
       return response
     }
@@ -98,9 +100,11 @@ enum NoisyLabelsNPY {
       throw Problem(error, context, endpoint: .noisyLabels)
     }
     if npyAnswer {
-      return response(count: count, dtype: dtype, seed: seed, flipped: { flipped }) { out in
-        for i in 0..<count { NPY.store(Int64(truncatingIfNeeded: output[i]), out, i, dtype) }
-      }
+      return response(
+        count: count, dtype: dtype, seed: seed, flipped: flipped,
+        fill: { out in
+          for i in 0..<count { NPY.store(Int64(truncatingIfNeeded: output[i]), out, i, dtype) }
+        })
     }
     var w = JSONWriter(capacity: 64 + count * 3)
     w.raw("{")
