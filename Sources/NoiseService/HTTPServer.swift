@@ -134,7 +134,8 @@ public final class HTTPServer: @unchecked Sendable {
                   headers: [("Retry-After", "1")]), exchange, connection)
           }
           exchange.reserved = declared
-          exchange.body.reserve(declared)
+          exchange.expectedBytes = declared
+          if exchange.postProcessor == nil { exchange.body.reserve(declared) }
         }
       }
       return .YES
@@ -291,6 +292,8 @@ private final class Exchange {
   var postProcessor: OpaquePointer?
   var parts: [String: RequestBody]?
   var partError: String?
+  /// The declared body size, used to size multipart parts up front.
+  var expectedBytes = 0
   var status = 0
   var bytesIn = 0
   var bytesOut = 0
@@ -299,6 +302,7 @@ private final class Exchange {
   /// The headers the service looks at.
   static let headerNames = [
     "content-length", "content-type", "accept", "transfer-encoding", "content-encoding",
+    "x-array-encoding",
   ]
 
   static let maxParts = 8
@@ -316,7 +320,8 @@ private final class Exchange {
         partError = "the multipart body has more than \(Exchange.maxParts) parts"
         return false
       }
-      parts![key] = RequestBody(capacity: Swift.max(data.count, 4096))
+      // sized for the whole body: pages that stay unused cost nothing, copies on growth would
+      parts![key] = RequestBody(capacity: Swift.max(data.count, expectedBytes, 4096))
     }
     parts![key]!.append(data)
     return true

@@ -52,7 +52,9 @@ public final class RequestBody: @unchecked Sendable {
     self.count = 0
     self.capacity = capacity
     self.base = UnsafeMutableRawPointer.allocate(byteCount: capacity + Self.padding, alignment: 64)
-    base.initializeMemory(as: UInt8.self, repeating: 0, count: capacity + Self.padding)
+    // Only the padding after the bytes must be zero; the rest is written before it is read, and
+    // leaving it untouched spares the page faults of memory that is never used.
+    base.initializeMemory(as: UInt8.self, repeating: 0, count: Self.padding)
   }
 
   public convenience init(_ bytes: [UInt8]) {
@@ -62,12 +64,13 @@ public final class RequestBody: @unchecked Sendable {
 
   deinit { base.deallocate() }
 
-  /// Appends bytes, growing the buffer geometrically.
+  /// Appends bytes, growing the buffer geometrically, and keeps the padding after them zero.
   public func append(_ source: UnsafeRawBufferPointer) {
     guard source.count > 0 else { return }
     reserve(count + source.count)
     (base + count).copyMemory(from: source.baseAddress!, byteCount: source.count)
     count += source.count
+    (base + count).initializeMemory(as: UInt8.self, repeating: 0, count: Self.padding)
   }
 
   public func append(_ bytes: [UInt8]) {
@@ -80,8 +83,7 @@ public final class RequestBody: @unchecked Sendable {
     let grown = UnsafeMutableRawPointer.allocate(
       byteCount: newCapacity + Self.padding, alignment: 64)
     grown.copyMemory(from: base, byteCount: count)
-    (grown + count).initializeMemory(
-      as: UInt8.self, repeating: 0, count: newCapacity + Self.padding - count)
+    (grown + count).initializeMemory(as: UInt8.self, repeating: 0, count: Self.padding)
     base.deallocate()
     base = grown
     capacity = newCapacity

@@ -6,8 +6,16 @@ public struct RequestContext: Sendable {
   /// When the work for this request must stop.
   public var deadline: ContinuousClock.Instant
 
-  public init(configuration: ServerConfiguration, deadline: ContinuousClock.Instant? = nil) {
+  /// Whether float arrays in answers are written in the base64 form (request header
+  /// `X-Array-Encoding: base64`).
+  public var base64Arrays = false
+
+  public init(
+    configuration: ServerConfiguration, deadline: ContinuousClock.Instant? = nil,
+    base64Arrays: Bool = false
+  ) {
     self.configuration = configuration
+    self.base64Arrays = base64Arrays
     self.deadline =
       deadline ?? ContinuousClock.now + .milliseconds(Int64(configuration.requestTimeout * 1000))
   }
@@ -56,7 +64,11 @@ public enum Handlers {
     w.raw("{")
     w.key("noise_matrix")
     if let matrix = result.matrix {
-      writeMatrix(&w, matrix.entries, K: matrix.K)
+      if context.base64Arrays {
+        writeEncoded(&w, matrix.entries, shape: [matrix.K, matrix.K])
+      } else {
+        writeMatrix(&w, matrix.entries, K: matrix.K)
+      }
     } else {
       w.null()
     }
@@ -237,7 +249,11 @@ public enum Handlers {
     var w = JSONWriter(capacity: 64 + values.count * 22)
     w.raw("{")
     w.key("probabilities")
-    w.doubles(values)
+    if context.base64Arrays {
+      writeEncoded(&w, values, shape: [values.count])
+    } else {
+      w.doubles(values)
+    }
     w.raw(",")
     w.key("seed")
     w.integer(r.seed)
@@ -345,6 +361,18 @@ public enum Handlers {
       let sum = (0..<matrix.K).reduce(0.0) { $0 + matrix[$1, column] }
       return !(abs(sum - 1) < 1e-6)
     }
+  }
+
+  /// `{"dtype": "<f8", "shape": [...], "base64": "..."}`: the little-endian float64 bytes.
+  static func writeEncoded(_ w: inout JSONWriter, _ values: [Double], shape: [Int]) {
+    w.raw("{\"dtype\":\"<f8\",\"shape\":[")
+    for (i, d) in shape.enumerated() {
+      if i > 0 { w.raw(",") }
+      w.integer(d)
+    }
+    w.raw("],\"base64\":\"")
+    values.map { $0.bitPattern.littleEndian }.withUnsafeBytes { Base64.encode($0, into: &w) }
+    w.raw("\"}")
   }
 
   static func writeMatrix(_ w: inout JSONWriter, _ entries: [Double], K: Int) {

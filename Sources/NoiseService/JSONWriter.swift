@@ -46,6 +46,12 @@ public struct JSONWriter {
     }
   }
 
+  /// Lets `body` write up to `capacity` bytes in place; it returns how many it wrote.
+  public mutating func write(capacity: Int, _ body: (UnsafeMutablePointer<UInt8>) -> Int) {
+    reserve(capacity)
+    count += body(base + count)
+  }
+
   /// Bytes of another JSON document, as they are.
   public mutating func append(_ body: ResponseBody) {
     guard let source = body.base, body.count > 0 else { return }

@@ -411,6 +411,13 @@ struct ObjectReader {
   }
 
   mutating func doubleArray(_ field: String) throws(Problem) -> [Double] {
+    if try type() == Int32(CSimdJSON_TYPE_OBJECT.rawValue) {
+      let array = try encodedArray(field)
+      guard array.shape.count == 1 else {
+        throw Problem.invalidValue(field, "\"\(field)\" must be 1-D, its shape is \(array.shape)")
+      }
+      return array.values
+    }
     try expect(CSimdJSON_TYPE_ARRAY, field, "an array of numbers")
     var count = 0
     try check(CSimdJSON_array_count(parser, &count, &error), field)
@@ -454,6 +461,17 @@ struct ObjectReader {
   mutating func matrix(_ field: String) throws(Problem) -> (
     values: [Double], rows: Int, columns: Int
   ) {
+    if try type() == Int32(CSimdJSON_TYPE_OBJECT.rawValue) {
+      let array = try encodedArray(field)
+      guard array.shape.count == 2 else {
+        throw Problem.invalidValue(field, "\"\(field)\" must be 2-D, its shape is \(array.shape)")
+      }
+      guard array.shape[0] <= NoiseMatrix.maxClasses else {
+        throw Problem.invalidValue(
+          field, "\"\(field)\" has \(array.shape[0]) rows; K is at most \(NoiseMatrix.maxClasses)")
+      }
+      return (array.values, array.shape[0], array.shape[1])
+    }
     try expect(CSimdJSON_TYPE_ARRAY, field, "an array of rows (arrays of numbers)")
     var rows = 0
     try check(CSimdJSON_array_count(parser, &rows, &error), field)
@@ -478,6 +496,77 @@ struct ObjectReader {
     }
     try check(status, field)
     return (values, read.rows, read.columns)
+  }
+
+  /// The binary form of a numeric array, `{"dtype": "<f8", "shape": [K, K], "base64": "..."}`:
+  /// the C-order bytes of the array, base64-encoded, with a numpy dtype string as in `.npy`
+  /// headers. It spares Python clients formatting and parsing thousands of floats.
+  mutating func encodedArray(_ field: String) throws(Problem) -> (values: [Double], shape: [Int]) {
+    let object = try rawObject(field)
+    let inner = RequestBody(capacity: object.count)
+    inner.append(object)
+    var r = try ObjectReader(inner)
+    defer { r.close() }
+    var dtype: NPY.DType?
+    var shape: [Int]?
+    var payload: [UInt8]?
+    while let name = try r.nextField(allowed: ["dtype", "shape", "base64"]) {
+      switch name {
+      case "dtype":
+        do {
+          dtype = try NPY.DType.parse(try r.string("\(field).dtype"))
+        } catch let error as NPYError {
+          throw Problem.invalidValue(field, "\(field).dtype: \(error.description)")
+        } catch {
+          throw Problem.invalidValue(field, "\(field).dtype is not a numeric dtype")
+        }
+      case "shape":
+        let dimensions = try r.doubleArray("\(field).shape")
+        guard dimensions.allSatisfy({ $0 >= 0 && $0 == $0.rounded() && $0 <= 1e9 }) else {
+          throw Problem.invalidValue(field, "\(field).shape must be non-negative integers")
+        }
+        shape = dimensions.map { Int($0) }
+      default:
+        guard let decoded = Base64.decode(try r.string("\(field).base64")) else {
+          throw Problem.invalidValue(field, "\(field).base64 is not valid base64")
+        }
+        payload = decoded
+      }
+    }
+    guard let dtype, let shape, let payload else {
+      throw Problem.invalidValue(field, "\"\(field)\" as an object needs \"dtype\", \"shape\" and \"base64\"")
+    }
+    var count = 1
+    for dimension in shape {
+      let (product, overflow) = count.multipliedReportingOverflow(by: dimension)
+      guard !overflow else { throw Problem.invalidValue(field, "\(field).shape is too large") }
+      count = product
+    }
+    guard count * dtype.size == payload.count else {
+      throw Problem.invalidValue(
+        field, "\(field): shape \(shape) of \(dtype.descr) needs \(count * dtype.size) bytes, base64 gives \(payload.count)")
+    }
+    let values = payload.withUnsafeBytes { raw -> [Double] in
+      if dtype == NPY.DType(kind: .float, size: 8, bigEndian: false) {
+        return [Double](unsafeUninitializedCapacity: count) { out, initialized in
+          if count > 0 { UnsafeMutableRawPointer(out.baseAddress!).copyMemory(from: raw.baseAddress!, byteCount: count * 8) }
+          initialized = count
+        }
+      }
+      return (0..<count).map { NPY.double(raw.baseAddress!, $0, dtype) }
+    }
+    guard values.allSatisfy({ $0.isFinite }) else {
+      throw Problem.badNumber(field, "\(field) holds NaN or infinity")
+    }
+    return (values, shape)
+  }
+
+  /// The raw JSON text of the current value, which must be an object.
+  mutating func rawObject(_ field: String) throws(Problem) -> UnsafeRawBufferPointer {
+    var text: UnsafePointer<CChar>?
+    var length = 0
+    try check(CSimdJSON_raw(parser, &text, &length, &error), field)
+    return UnsafeRawBufferPointer(start: UnsafeRawPointer(text!), count: length)
   }
 
   /// The 400 problem for the parser's last error.

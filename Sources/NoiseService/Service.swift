@@ -45,7 +45,9 @@ public final class Service: Sendable {
         String(request.method.prefix(20)), request.path, allowed: allowed)
       return (problem.response(headers: [("Allow", allowed.joined(separator: ", "))]), label)
     case .route(let route):
-      let context = RequestContext(configuration: configuration)
+      let context = RequestContext(
+        configuration: configuration,
+        base64Arrays: request.header("x-array-encoding")?.lowercased() == "base64")
       if route.computes {
         guard gate.acquire(until: context.deadline) else {
           return (Problem.deadline(configuration.requestTimeout).response(), label)

@@ -19,10 +19,12 @@ which carries the problem document. Large label arrays travel as ``.npy`` (binar
 keeps its own keep-alive connection.
 """
 
+import base64
 import http.client
 import io
 import json
 import os
+import socket
 import threading
 import urllib.parse
 
@@ -70,10 +72,12 @@ def _plain(value):
     return value
 
 
-def _npy_bytes(array):
-    out = io.BytesIO()
-    np.save(out, np.ascontiguousarray(array), allow_pickle=False)
-    return out.getvalue()
+def _npy_parts(array):
+    """An array as .npy: the header bytes, and the data as a zero-copy byte view."""
+    array = np.ascontiguousarray(array)
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, np.lib.format.header_data_from_array_1_0(array))
+    return [header.getvalue(), memoryview(array).cast("B")]
 
 
 class Client:
@@ -104,7 +108,7 @@ class Client:
     def _connection(self):
         conn = getattr(self._local, "connection", None)
         if conn is None:
-            conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+            conn = _Connection(self.host, self.port, self.timeout)
             self._local.connection = conn
         return conn
 
@@ -114,19 +118,16 @@ class Client:
             conn.close()
             self._local.connection = None
 
-    def _request(self, method, path, body=None, headers=None):
+    def _request(self, method, path, body=b"", headers=None):
         """(status, headers, bytes), retrying once on a keep-alive connection the server closed."""
         for attempt in (0, 1):
             conn = self._connection()
             try:
-                conn.request(method, self.prefix + path, body=body, headers=headers or {})
-                response = conn.getresponse()
-                data = response.read()
-                if response.getheader("Connection", "").lower() == "close":
+                status, response_headers, data = conn.roundtrip(method, self.prefix + path, body, headers or {})
+                if response_headers.get("connection", "").lower() == "close":
                     self.close()
-                return response.status, response, data
-            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError,
-                    http.client.CannotSendRequest, http.client.BadStatusLine):
+                return status, response_headers, data
+            except (ConnectionError, _StaleConnection):
                 self.close()
                 if attempt == 1:
                     raise
@@ -139,14 +140,17 @@ class Client:
         try:
             problem = json.loads(data)
         except ValueError:
-            problem = {"detail": data[:200].decode("utf-8", "replace")}
+            problem = {"detail": bytes(data[:200]).decode("utf-8", "replace")}
         if status == 422:
             raise ValueError(problem.get("detail", "rejected"))
         raise ServiceError(status, problem)
 
-    def _post_json(self, path, payload):
-        body = json.dumps(payload, allow_nan=False).encode()
-        status, _, data = self._request("POST", path, body, {"Content-Type": "application/json"})
+    def _post_json(self, path, payload, headers=None):
+        body = json.dumps(payload, allow_nan=False, default=_json_default).encode()
+        all_headers = {"Content-Type": "application/json"}
+        if headers:
+            all_headers.update(headers)
+        status, _, data = self._request("POST", path, body, all_headers)
         if status != 200:
             self._raise(status, data)
         return json.loads(data)
@@ -158,9 +162,8 @@ class Client:
                                          valid_noise_matrix=True, py=None, frac_zero_noise_rates=0.0,
                                          seed=0, max_iter=10000):
         """cleanlab's ``generate_noise_matrix_from_trace``: a K×K ``np.ndarray``, or None."""
-        answer = self._post_json("/noise-matrix", _noise_matrix_body(locals()))
-        matrix = answer["noise_matrix"]
-        return None if matrix is None else np.array(matrix, dtype=np.float64)
+        answer = self._post_json("/noise-matrix", _noise_matrix_body(locals()), BINARY_ANSWERS)
+        return _array(answer["noise_matrix"])
 
     def generate_noisy_labels(self, true_labels, noise_matrix, *, seed=0):
         """``np.random.seed(seed); generate_noisy_labels(true_labels, noise_matrix)``.
@@ -177,47 +180,51 @@ class Client:
         if labels.size >= self.npy_threshold:
             return self._noisy_labels_npy(labels, matrix, seed)
         answer = self._post_json("/noisy-labels", {
-            "true_labels": labels.tolist(), "noise_matrix": matrix.tolist(), "seed": _plain(seed)})
+            "true_labels": labels.tolist(), "noise_matrix": _encoded(matrix), "seed": _plain(seed)})
         return np.array(answer["noisy_labels"], dtype=labels.dtype)
 
     def _noisy_labels_npy(self, labels, matrix, seed):
         boundary = "noise-service-%s" % os.urandom(12).hex()
         parts = []
         for name, content, content_type in (
-                ("true_labels", _npy_bytes(labels), NPY_TYPE),
-                ("noise_matrix", _npy_bytes(matrix), NPY_TYPE),
-                ("seed", str(int(seed)).encode(), "text/plain")):
+                ("true_labels", _npy_parts(labels), NPY_TYPE),
+                ("noise_matrix", _npy_parts(matrix), NPY_TYPE),
+                ("seed", [str(int(seed)).encode()], "text/plain")):
             parts.append(b"--" + boundary.encode() + b"\r\n")
             parts.append(('Content-Disposition: form-data; name="%s"; filename="%s"\r\n'
                           "Content-Type: %s\r\n\r\n" % (name, name, content_type)).encode())
-            parts.append(content)
+            parts.extend(content)
             parts.append(b"\r\n")
         parts.append(b"--" + boundary.encode() + b"--\r\n")
-        body = b"".join(parts)
-        status, response, data = self._request("POST", "/noisy-labels", body, {
+        status, _, data = self._request("POST", "/noisy-labels", parts, {
             "Content-Type": "multipart/form-data; boundary=" + boundary, "Accept": NPY_TYPE})
         if status != 200:
             self._raise(status, data)
-        result = np.load(io.BytesIO(data), allow_pickle=False)
+        result = _load_npy(data)
         return result.astype(labels.dtype, copy=False)
 
     def noise_matrix_is_valid(self, noise_matrix, py, *, verbose=False):
         """cleanlab's ``noise_matrix_is_valid`` (``verbose`` is accepted and ignored)."""
-        answer = self._post_json("/validate", {
-            "noise_matrix": np.asarray(noise_matrix, dtype=np.float64).tolist(), "py": _plain(list(py))})
-        return bool(answer["valid"])
+        return bool(self.validity(noise_matrix, py)["valid"])
 
     def validity(self, noise_matrix, py):
         """The server's full answer for /validate: ``valid`` and, when false, the reason."""
-        return self._post_json("/validate", {
-            "noise_matrix": np.asarray(noise_matrix, dtype=np.float64).tolist(), "py": _plain(list(py))})
+        matrix = np.ascontiguousarray(np.asarray(noise_matrix, dtype="<f8"))
+        # written by hand: json.dumps would scan the long base64 string for characters to escape
+        body = (b'{"noise_matrix":{"dtype":"<f8","shape":' + json.dumps(list(matrix.shape)).encode()
+                + b',"base64":"' + base64.b64encode(matrix.data) + b'"},"py":'
+                + json.dumps(list(py), default=_json_default).encode() + b"}")
+        status, _, data = self._request("POST", "/validate", body, {"Content-Type": "application/json"})
+        if status != 200:
+            self._raise(status, data)
+        return json.loads(data)
 
     def generate_n_rand_probabilities_that_sum_to_m(self, n, m, *, max_prob=1.0, min_prob=0.0, seed=0):
         """``np.random.seed(seed); generate_n_rand_probabilities_that_sum_to_m(n, m, ...)``."""
         answer = self._post_json("/probabilities", {
             "n": _plain(n), "m": _plain(m), "max_prob": _plain(max_prob), "min_prob": _plain(min_prob),
-            "seed": _plain(seed)})
-        return np.array(answer["probabilities"], dtype=np.float64)
+            "seed": _plain(seed)}, BINARY_ANSWERS)
+        return _array(answer["probabilities"])
 
     def randomly_distribute_N_balls_into_K_bins(self, N, K, *, max_balls_per_bin=None,
                                                 min_balls_per_bin=None, seed=0):
@@ -232,8 +239,13 @@ class Client:
     def batch(self, requests):
         """Sends ``[(path, body), ...]`` as one ``POST /batch``; returns ``[(status, body), ...]``
         in order, each exactly what the single endpoint would answer (errors included)."""
-        payload = {"requests": [{"path": path, "body": _plain_body(body)} for path, body in requests]}
+        payload = {"requests": [{"path": path, "body": body} for path, body in requests]}
         answer = self._post_json("/batch", payload)
+        return [(item["status"], item["body"]) for item in answer["responses"]]
+
+    def _batch_binary(self, requests):
+        payload = {"requests": [{"path": path, "body": body} for path, body in requests]}
+        answer = self._post_json("/batch", payload, BINARY_ANSWERS)
         return [(item["status"], item["body"]) for item in answer["responses"]]
 
     def generate_noise_matrices_from_trace(self, arguments, errors="raise"):
@@ -242,12 +254,11 @@ class Client:
         ``arguments`` is a list of keyword dictionaries. Returns a list of matrices (or None);
         with ``errors="return"`` a rejected item gives its ``ValueError``/``ServiceError``
         instead of raising."""
-        bodies = [("/noise-matrix", _noise_matrix_body(kwargs)) for kwargs in arguments]
+        bodies = [("/noise-matrix", kwargs) for kwargs in arguments]
         out = []
-        for status, body in self.batch(bodies):
+        for status, body in self._batch_binary(bodies):
             if status == 200:
-                matrix = body["noise_matrix"]
-                out.append(None if matrix is None else np.array(matrix, dtype=np.float64))
+                out.append(_array(body["noise_matrix"]))
                 continue
             error = ValueError(body.get("detail")) if status == 422 else ServiceError(status, body)
             if errors == "raise":
@@ -256,18 +267,155 @@ class Client:
         return out
 
 
+# Answers carry float arrays as {"dtype", "shape", "base64"}: far faster for Python to read
+# than thousands of float literals.
+BINARY_ANSWERS = {"X-Array-Encoding": "base64"}
+
+
+def _json_default(value):
+    """json.dumps fallback for numpy values (plain Python values never get here)."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if isinstance(value, (tuple, set)):
+        return list(value)
+    if isinstance(value, _Raw):
+        return value
+    raise TypeError("cannot send %r as JSON" % type(value).__name__)
+
+
+class _Raw(str):
+    """A string json.dumps writes without escaping work: base64 text needs none."""
+
+
+def _encoded(array):
+    """The binary JSON form of a float array (C order, little-endian float64)."""
+    array = np.ascontiguousarray(array, dtype="<f8")
+    return {"dtype": "<f8", "shape": list(array.shape), "base64": base64.b64encode(array.data).decode("ascii")}
+
+
+def _array(value):
+    """An array from either JSON form, or None."""
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        data = base64.b64decode(value["base64"])
+        return np.frombuffer(data, dtype=value["dtype"]).reshape(value["shape"]).copy()
+    return np.array(value, dtype=np.float64)
+
+
+def _load_npy(data):
+    """np.load of an .npy held in memory, without copying the data."""
+    view = memoryview(data)
+    if bytes(view[:6]) != b"\x93NUMPY":
+        raise ServiceError(200, {"detail": "the answer is not an .npy file"})
+    major = view[6]
+    if major == 1:
+        header_length = int.from_bytes(view[8:10], "little")
+        start = 10
+    else:
+        header_length = int.from_bytes(view[8:12], "little")
+        start = 12
+    header = bytes(view[start:start + header_length]).decode("latin1")
+    import ast
+    info = ast.literal_eval(header)
+    array = np.frombuffer(view, dtype=np.dtype(info["descr"]), offset=start + header_length)
+    return array.reshape(info["shape"], order="F" if info["fortran_order"] else "C")
+
+
+class _StaleConnection(Exception):
+    """The server closed a kept-alive connection before answering."""
+
+
+class _Connection:
+    """One keep-alive HTTP/1.1 connection. http.client opens it; requests are written in one
+    piece and answers read with a minimal parser (http.client's header parsing costs more per
+    call than computing a small noise matrix). The service always sends Content-Length."""
+
+    def __init__(self, host, port, timeout):
+        self.http = http.client.HTTPConnection(host, port, timeout=timeout)
+        self.http.connect()
+        self.sock = self.http.sock
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.host_header = "%s:%d" % (host, port)
+        self.buffer = bytearray()
+        self.used = False
+
+    def close(self):
+        self.http.close()
+
+    def roundtrip(self, method, path, body, headers):
+        chunks = body if isinstance(body, list) else [body]
+        length = sum(memoryview(c).nbytes for c in chunks)
+        head = "%s %s HTTP/1.1\r\nHost: %s\r\nContent-Length: %d\r\n" % (method, path, self.host_header, length)
+        head += "".join("%s: %s\r\n" % item for item in headers.items()) + "\r\n"
+        first = head.encode("latin1")
+        small = [c for c in chunks if memoryview(c).nbytes < 65536]
+        try:
+            if len(small) == len(chunks):
+                self.sock.sendall(first + b"".join(chunks))
+            else:
+                self.sock.sendall(first)
+                for c in chunks:
+                    self.sock.sendall(c)
+            status, response_headers, data = self._read()
+        except (ConnectionError, _StaleConnection):
+            if self.used:
+                raise _StaleConnection()
+            raise
+        self.used = True
+        return status, response_headers, data
+
+    def _fill(self):
+        chunk = self.sock.recv(262144)
+        if not chunk:
+            raise _StaleConnection()
+        self.buffer += chunk
+
+    def _read(self):
+        while True:
+            end = self.buffer.find(b"\r\n\r\n")
+            if end >= 0:
+                break
+            self._fill()
+        lines = bytes(self.buffer[:end]).decode("latin1").split("\r\n")
+        del self.buffer[:end + 4]
+        status = int(lines[0].split(" ", 2)[1])
+        headers = {}
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        if "content-length" not in headers:
+            raise ServiceError(status, {"detail": "the answer has no Content-Length"})
+        length = int(headers["content-length"])
+        if len(self.buffer) >= length:
+            data = bytes(self.buffer[:length])
+            del self.buffer[:length]
+            return status, headers, data
+        data = bytearray(length)
+        view = memoryview(data)
+        have = len(self.buffer)
+        view[:have] = self.buffer
+        self.buffer = bytearray()
+        while have < length:
+            n = self.sock.recv_into(view[have:], length - have)
+            if n == 0:
+                raise _StaleConnection()
+            have += n
+        return status, headers, data
+
+
+NOISE_MATRIX_FIELDS = ("K", "trace", "max_trace_prob", "min_trace_prob", "max_noise_rate", "min_noise_rate",
+                      "valid_noise_matrix", "py", "frac_zero_noise_rates", "seed", "max_iter")
+
+
 def _noise_matrix_body(arguments):
-    body = {}
-    for key in ("K", "trace", "max_trace_prob", "min_trace_prob", "max_noise_rate", "min_noise_rate",
-                "valid_noise_matrix", "py", "frac_zero_noise_rates", "seed", "max_iter"):
-        if key in arguments:
-            value = arguments[key]
-            body[key] = None if value is None else _plain(list(value) if key == "py" else value)
-    return body
-
-
-def _plain_body(body):
-    return {key: _plain(value) for key, value in body.items()}
+    return {key: arguments[key] for key in NOISE_MATRIX_FIELDS if key in arguments}
 
 
 _default = None
