@@ -22,6 +22,7 @@ class Server:
             [BINARY, "--host", "127.0.0.1", "--port", "0", "--log-requests", "false", *args],
             stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, env=env, text=True)
         self.port = None
+        self.records = []
         ready = threading.Event()
 
         def read():
@@ -30,6 +31,7 @@ class Server:
                     record = json.loads(line)
                 except ValueError:
                     continue
+                self.records.append(record)
                 if record.get("message") == "listening":
                     self.port = record["port"]
                     ready.set()

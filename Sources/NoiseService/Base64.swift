@@ -1,6 +1,7 @@
 /// Standard base64 (RFC 4648, with padding), for the binary array form in JSON bodies.
 enum Base64 {
-  private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+  private static let alphabet = Array(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
   private static let reverse: [UInt8] = {
     var table = [UInt8](repeating: 0xff, count: 256)
@@ -33,9 +34,18 @@ enum Base64 {
             break
           }
           let triple = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6 | UInt32(d)
-          if o < length { buffer[o] = UInt8(truncatingIfNeeded: triple >> 16); o += 1 }
-          if o < length { buffer[o] = UInt8(truncatingIfNeeded: triple >> 8); o += 1 }
-          if o < length { buffer[o] = UInt8(truncatingIfNeeded: triple); o += 1 }
+          if o < length {
+            buffer[o] = UInt8(truncatingIfNeeded: triple >> 16)
+            o += 1
+          }
+          if o < length {
+            buffer[o] = UInt8(truncatingIfNeeded: triple >> 8)
+            o += 1
+          }
+          if o < length {
+            buffer[o] = UInt8(truncatingIfNeeded: triple)
+            o += 1
+          }
           i += 4
         }
         initialized = valid ? length : o

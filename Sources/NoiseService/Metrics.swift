@@ -1,107 +1,131 @@
 import Synchronization
 
 /// Prometheus metrics: requests by route, method and status; a latency histogram by route;
-/// requests in flight; bytes in and out. Routes are the fixed set of endpoints plus
-/// "unmatched", so the label sets are bounded.
+/// requests in flight; bytes in and out.
+///
+/// Every series is a lock-free atomic counter in a fixed table: the routes are the service's
+/// endpoints plus "unmatched", the methods GET, POST, HEAD and OTHER, the statuses those the
+/// service answers plus "other". The label sets cannot grow, and recording a request never
+/// waits for another thread.
 public final class Metrics: Sendable {
+  static let routes = [
+    "/noise-matrix", "/noisy-labels", "/validate", "/probabilities", "/balls-into-bins", "/batch",
+    "/healthz", "/metrics", "/openapi.yaml", "unmatched",
+  ]
+  static let methods = ["GET", "POST", "HEAD", "OTHER"]
+  static let statuses = [200, 204, 400, 404, 405, 406, 413, 415, 422, 499, 500, 503, 0]
   static let buckets: [Double] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
   ]
 
-  struct Key: Hashable {
-    var route: String
-    var method: String
-    var status: Int
+  /// One atomic counter (atomics are not copyable, so arrays hold references to them).
+  final class Counter: Sendable {
+    private let value = Atomic<Int>(0)
+    func add(_ amount: Int, ordering: AtomicUpdateOrdering = .relaxed) {
+      value.add(amount, ordering: .relaxed)
+    }
+    func load(ordering: AtomicLoadOrdering = .relaxed) -> Int { value.load(ordering: .relaxed) }
   }
 
-  struct Histogram {
-    var counts = [Int](repeating: 0, count: Metrics.buckets.count)
-    var sum = 0.0
-    var count = 0
-  }
-
-  struct State {
-    var requests: [Key: Int] = [:]
-    var latency: [String: Histogram] = [:]
-    var bytesIn = 0
-    var bytesOut = 0
-    var inFlight = 0
-    var deadlineExceeded = 0
-  }
-
-  private let state = Mutex(State())
+  private let requests: [Counter]
+  private let bucketCounts: [Counter]
+  private let latencyCount: [Counter]
+  /// Latency sums in microseconds (integral, so they can be atomic).
+  private let latencyMicros: [Counter]
+  private let bytesIn = Atomic<Int>(0)
+  private let bytesOut = Atomic<Int>(0)
+  private let inFlightCount = Atomic<Int>(0)
+  private let unavailable = Atomic<Int>(0)
   private let started = ContinuousClock.now
 
-  public init() {}
+  public init() {
+    requests = (0..<(Self.routes.count * Self.methods.count * Self.statuses.count)).map { _ in
+      Counter()
+    }
+    bucketCounts = (0..<(Self.routes.count * Self.buckets.count)).map { _ in Counter() }
+    latencyCount = Self.routes.map { _ in Counter() }
+    latencyMicros = Self.routes.map { _ in Counter() }
+  }
+
+  static func index(_ values: [String], _ value: String) -> Int {
+    values.firstIndex(of: value) ?? (values.count - 1)
+  }
 
   public func requestStarted() {
-    state.withLock { $0.inFlight += 1 }
+    inFlightCount.add(1, ordering: .relaxed)
   }
 
   public func requestFinished(
     route: String, method: String, status: Int, seconds: Double, bytesIn: Int, bytesOut: Int
   ) {
-    let methodLabel =
-      ["GET", "POST", "HEAD", "PUT", "DELETE", "PATCH", "OPTIONS"].contains(method)
-      ? method : "OTHER"
-    state.withLock { s in
-      s.inFlight -= 1
-      s.requests[Key(route: route, method: methodLabel, status: status), default: 0] += 1
-      var h = s.latency[route] ?? Histogram()
-      for (i, bound) in Metrics.buckets.enumerated() where seconds <= bound { h.counts[i] += 1 }
-      h.sum += seconds
-      h.count += 1
-      s.latency[route] = h
-      s.bytesIn += bytesIn
-      s.bytesOut += bytesOut
-      if status == 503 { s.deadlineExceeded += 1 }
+    let r = Self.index(Self.routes, route)
+    let m = Self.index(Self.methods, method)
+    let s = Self.statuses.firstIndex(of: status) ?? (Self.statuses.count - 1)
+    inFlightCount.subtract(1, ordering: .relaxed)
+    requests[(r * Self.methods.count + m) * Self.statuses.count + s].add(1, ordering: .relaxed)
+    for (i, bound) in Self.buckets.enumerated() where seconds <= bound {
+      bucketCounts[r * Self.buckets.count + i].add(1, ordering: .relaxed)
     }
+    latencyCount[r].add(1, ordering: .relaxed)
+    latencyMicros[r].add(Int((seconds * 1e6).rounded()), ordering: .relaxed)
+    self.bytesIn.add(bytesIn, ordering: .relaxed)
+    self.bytesOut.add(bytesOut, ordering: .relaxed)
+    if status == 503 { unavailable.add(1, ordering: .relaxed) }
   }
 
-  public var inFlight: Int { state.withLock { $0.inFlight } }
+  public var inFlight: Int { inFlightCount.load(ordering: .relaxed) }
 
   /// The Prometheus text exposition format, version 0.0.4.
   public func render(connections: Int) -> String {
-    let s = state.withLock { $0 }
     var out = ""
     out +=
       "# HELP noise_service_requests_total HTTP requests answered, by route, method and status.\n"
     out += "# TYPE noise_service_requests_total counter\n"
-    for (key, value) in s.requests.sorted(by: {
-      ($0.key.route, $0.key.method, $0.key.status) < ($1.key.route, $1.key.method, $1.key.status)
-    }) {
-      out +=
-        "noise_service_requests_total{route=\"\(key.route)\",method=\"\(key.method)\",status=\"\(key.status)\"} \(value)\n"
+    for (r, route) in Self.routes.enumerated() {
+      for (m, method) in Self.methods.enumerated() {
+        for (s, status) in Self.statuses.enumerated() {
+          let value = requests[(r * Self.methods.count + m) * Self.statuses.count + s].load(
+            ordering: .relaxed)
+          if value == 0 { continue }
+          let statusLabel = status == 0 ? "other" : String(status)
+          out +=
+            "noise_service_requests_total{route=\"\(route)\",method=\"\(method)\",status=\"\(statusLabel)\"} \(value)\n"
+        }
+      }
     }
     out +=
-      "# HELP noise_service_request_duration_seconds Time from the request's first byte of body to the response, by route.\n"
+      "# HELP noise_service_request_duration_seconds Time from a request's headers to its answer, by route.\n"
     out += "# TYPE noise_service_request_duration_seconds histogram\n"
-    for (route, h) in s.latency.sorted(by: { $0.key < $1.key }) {
-      for (i, bound) in Metrics.buckets.enumerated() {
+    for (r, route) in Self.routes.enumerated() {
+      let count = latencyCount[r].load(ordering: .relaxed)
+      if count == 0 { continue }
+      for (i, bound) in Self.buckets.enumerated() {
+        let value = bucketCounts[r * Self.buckets.count + i].load(ordering: .relaxed)
         out +=
-          "noise_service_request_duration_seconds_bucket{route=\"\(route)\",le=\"\(bound)\"} \(h.counts[i])\n"
+          "noise_service_request_duration_seconds_bucket{route=\"\(route)\",le=\"\(bound)\"} \(value)\n"
       }
       out +=
-        "noise_service_request_duration_seconds_bucket{route=\"\(route)\",le=\"+Inf\"} \(h.count)\n"
-      out += "noise_service_request_duration_seconds_sum{route=\"\(route)\"} \(h.sum)\n"
-      out += "noise_service_request_duration_seconds_count{route=\"\(route)\"} \(h.count)\n"
+        "noise_service_request_duration_seconds_bucket{route=\"\(route)\",le=\"+Inf\"} \(count)\n"
+      let sum = Double(latencyMicros[r].load(ordering: .relaxed)) / 1e6
+      out += "noise_service_request_duration_seconds_sum{route=\"\(route)\"} \(sum)\n"
+      out += "noise_service_request_duration_seconds_count{route=\"\(route)\"} \(count)\n"
     }
     out += "# HELP noise_service_requests_in_flight Requests received and not yet answered.\n"
     out += "# TYPE noise_service_requests_in_flight gauge\n"
-    out += "noise_service_requests_in_flight \(s.inFlight)\n"
+    out += "noise_service_requests_in_flight \(inFlight)\n"
     out += "# HELP noise_service_connections Open client connections.\n"
     out += "# TYPE noise_service_connections gauge\n"
     out += "noise_service_connections \(connections)\n"
     out += "# HELP noise_service_request_bytes_total Request body bytes received.\n"
     out += "# TYPE noise_service_request_bytes_total counter\n"
-    out += "noise_service_request_bytes_total \(s.bytesIn)\n"
+    out += "noise_service_request_bytes_total \(bytesIn.load(ordering: .relaxed))\n"
     out += "# HELP noise_service_response_bytes_total Response body bytes sent.\n"
     out += "# TYPE noise_service_response_bytes_total counter\n"
-    out += "noise_service_response_bytes_total \(s.bytesOut)\n"
+    out += "noise_service_response_bytes_total \(bytesOut.load(ordering: .relaxed))\n"
     out +=
       "# HELP noise_service_unavailable_total Requests answered 503 (deadline passed or at capacity).\n"
     out += "# TYPE noise_service_unavailable_total counter\n"
-    out += "noise_service_unavailable_total \(s.deadlineExceeded)\n"
+    out += "noise_service_unavailable_total \(unavailable.load(ordering: .relaxed))\n"
     out += "# HELP noise_service_uptime_seconds Seconds since the service started.\n"
     out += "# TYPE noise_service_uptime_seconds gauge\n"
     let up = ContinuousClock.now - started

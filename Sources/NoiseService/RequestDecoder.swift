@@ -1,6 +1,6 @@
 import CSimdJSON
+import Glibc
 import NoiseGeneration
-import Synchronization
 
 /// Decodes request bodies into the request values of each endpoint. The only file that touches
 /// simdjson.
@@ -229,31 +229,37 @@ public struct BatchItem: Sendable {
   public var problem: Problem?
 }
 
-/// A pool of simdjson parsers: each holds buffers sized to the largest document it has parsed,
-/// so they are reused rather than recreated, and those grown past 64 MiB are freed after use so
-/// the pool's memory stays bounded.
+/// simdjson parsers, one cached per thread: each holds buffers sized to the largest document it
+/// has parsed, so reuse saves their allocation, and a per-thread cache needs no lock (with one
+/// thread per connection, a shared pool's lock was contended). Parsers grown past 256 KiB are
+/// freed after use, and a thread's parser is freed when the thread ends, so memory stays bounded.
 final class ParserPool: Sendable {
   static let shared = ParserPool()
-  private let idle = Mutex<[UInt]>([])
-  private static let keepLimit = 64 << 20
-  private static let maxIdle = 64
+  private let key: pthread_key_t
+  private static let keepLimit = 256 << 10
+
+  init() {
+    var key = pthread_key_t()
+    pthread_key_create(&key) { parser in
+      if let parser { CSimdJSON_parser_destroy(OpaquePointer(parser)) }
+    }
+    self.key = key
+  }
 
   func acquire() -> OpaquePointer? {
-    if let reused = idle.withLock({ $0.popLast() }) { return OpaquePointer(bitPattern: reused) }
+    if let cached = pthread_getspecific(key) {
+      pthread_setspecific(key, nil)
+      return OpaquePointer(cached)
+    }
     return CSimdJSON_parser_create()
   }
 
   func release(_ parser: OpaquePointer) {
-    if CSimdJSON_parser_capacity(parser) > Self.keepLimit {
+    if CSimdJSON_parser_capacity(parser) > Self.keepLimit || pthread_getspecific(key) != nil {
       CSimdJSON_parser_destroy(parser)
       return
     }
-    let kept = idle.withLock { list -> Bool in
-      guard list.count < Self.maxIdle else { return false }
-      list.append(UInt(bitPattern: parser))
-      return true
-    }
-    if !kept { CSimdJSON_parser_destroy(parser) }
+    pthread_setspecific(key, UnsafeRawPointer(parser))
   }
 }
 
@@ -534,7 +540,8 @@ struct ObjectReader {
       }
     }
     guard let dtype, let shape, let payload else {
-      throw Problem.invalidValue(field, "\"\(field)\" as an object needs \"dtype\", \"shape\" and \"base64\"")
+      throw Problem.invalidValue(
+        field, "\"\(field)\" as an object needs \"dtype\", \"shape\" and \"base64\"")
     }
     var count = 1
     for dimension in shape {
@@ -544,12 +551,17 @@ struct ObjectReader {
     }
     guard count * dtype.size == payload.count else {
       throw Problem.invalidValue(
-        field, "\(field): shape \(shape) of \(dtype.descr) needs \(count * dtype.size) bytes, base64 gives \(payload.count)")
+        field,
+        "\(field): shape \(shape) of \(dtype.descr) needs \(count * dtype.size) bytes, base64 gives \(payload.count)"
+      )
     }
     let values = payload.withUnsafeBytes { raw -> [Double] in
       if dtype == NPY.DType(kind: .float, size: 8, bigEndian: false) {
         return [Double](unsafeUninitializedCapacity: count) { out, initialized in
-          if count > 0 { UnsafeMutableRawPointer(out.baseAddress!).copyMemory(from: raw.baseAddress!, byteCount: count * 8) }
+          if count > 0 {
+            UnsafeMutableRawPointer(out.baseAddress!).copyMemory(
+              from: raw.baseAddress!, byteCount: count * 8)
+          }
           initialized = count
         }
       }
