@@ -40,7 +40,7 @@ $(VENV)/.installed: requirements-dev.txt clients/python/pyproject.toml
 	touch $@
 
 test: system-deps python-deps
-	swift format lint --strict -r Sources Tests Package.swift
+	swift format lint --strict -r Sources Tests Fuzz Package.swift
 	swift test
 	swift build $(SWIFT_FLAGS) --product noise-service
 	NOISE_SERVICE_BINARY=$(RELEASE) $(PYTHON) -m pytest -q Tests/python
@@ -53,7 +53,7 @@ bench: system-deps python-deps
 	$(PYTHON) bench/library_vs_cleanlab.py
 
 format:
-	swift format format -i -r Sources Tests Package.swift
+	swift format format -i -r Sources Tests Fuzz Package.swift
 
 clean:
 	rm -rf .build $(VENV)

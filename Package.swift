@@ -59,10 +59,11 @@ let package = Package(
 
 // libFuzzer targets, built only with NOISE_SERVICE_FUZZ=1 (they take their main from libFuzzer):
 //   NOISE_SERVICE_FUZZ=1 swift build -c release --sanitize=fuzzer --sanitize=address --product fuzz-npy
-// `fuzz/run` builds and runs them.
+// `Fuzz/run` builds and runs them.
 if Context.environment["NOISE_SERVICE_FUZZ"] != nil {
   package.targets.append(
-    .target(name: "FuzzSupport", dependencies: ["NoiseService", "NoiseGeneration"], path: "Fuzz/Support"))
+    .target(
+      name: "FuzzSupport", dependencies: ["NoiseService", "NoiseGeneration"], path: "Fuzz/Support"))
   for name in [
     "json-noise-matrix", "json-noisy-labels", "json-validate", "json-probabilities",
     "json-balls-into-bins", "json-batch", "npy", "multipart", "generation",

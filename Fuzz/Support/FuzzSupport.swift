@@ -24,7 +24,9 @@ public enum FuzzSupport {
   ) -> Int32 {
     let body = RequestBody(capacity: size)
     if let data, size > 0 { body.append(UnsafeRawBufferPointer(start: data, count: size)) }
-    check(service.respond(to: HTTPRequest(method: "POST", path: path, headers: headers, body: body)).response)
+    check(
+      service.respond(to: HTTPRequest(method: "POST", path: path, headers: headers, body: body))
+        .response)
     return 0
   }
 
@@ -33,7 +35,10 @@ public enum FuzzSupport {
     var bodies: [String: RequestBody] = [:]
     for (name, bytes) in parts { bodies[name] = RequestBody(bytes) }
     let headers = npyAnswer ? ["accept": "application/x-npy"] : [:]
-    check(service.respond(to: HTTPRequest(method: "POST", path: "/noisy-labels", headers: headers, parts: bodies)).response)
+    check(
+      service.respond(
+        to: HTTPRequest(method: "POST", path: "/noisy-labels", headers: headers, parts: bodies)
+      ).response)
     return 0
   }
 

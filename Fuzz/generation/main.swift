@@ -52,7 +52,9 @@ public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
       let count = b.int(-2...5000)
       _ = try random.permutation(count)
       _ = try random.dirichletOnes(count: Swift.max(count, 0))
-      _ = try random.choice(classes: b.int(-1...20), size: b.int(-1...100), p: (0..<b.int(0...21)).map { _ in b.double() })
+      _ = try random.choice(
+        classes: b.int(-1...20), size: b.int(-1...100),
+        p: (0..<b.int(0...21)).map { _ in b.double() })
     }
   } catch {
     // every failure is a typed NoiseGenerationError (the functions use typed throws)

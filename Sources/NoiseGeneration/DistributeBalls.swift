@@ -19,7 +19,8 @@ public let maxBalls = 1 << 50
 ///    min_prob=min/N) * N)` with numpy's round-half-to-even. cleanlab passes the integer `m=1`,
 ///    which its error messages print as `m = 1`.
 /// 5. While `sum(arr) != N`: decrement the first largest bin while the sum is above `N`, then
-///    increment the first smallest while below. Sums are Python's left-to-right float sums.
+///    increment the first smallest while below. Sums are Python's left-to-right float sums,
+///    exact here because every partial sum is an integer below 2**53.
 ///
 /// Departures from cleanlab:
 /// - Negative `N`, `maxBallsPerBin` or `minBallsPerBin`, and a non-positive `K` with `N > 0`,
@@ -30,7 +31,8 @@ public let maxBalls = 1 << 50
 ///   ``maxProbabilityCount``, throw.
 /// - The correction loop is bounded and consults `cancellation`.
 ///
-/// - Complexity: O(K) plus O(K) per correction step; there are at most about `K / 2` steps.
+/// - Complexity: O(K), plus O(log K) per correction step for `K` of 1024 or more and O(K) per
+///   step below that; there are at most about `K / 2` steps.
 /// - Throws: ``NoiseGenerationError``, including cleanlab's `ValueError`s from the probability
 ///   generator.
 public func randomlyDistributeNBallsIntoKBins(
@@ -80,6 +82,11 @@ public func randomlyDistributeNBallsIntoKBins(
 
   let target = Double(total)
   var bins = probabilities.map { ($0 * target).rounded(.toNearestOrEven) }
+  // Every bin is a non-negative integer and every partial sum stays below 2**53 (bins are about
+  // total * probability <= 2**50 each, and sum to about total), so Python's float sum is exact
+  // and each correction step moves it by exactly 1. Tracking it incrementally is therefore the
+  // same as cleanlab's re-summing on every test.
+  var sum = pythonSum(bins)
   var steps = 0
   let stepLimit = 4 * K + 64
   func step() throws(NoiseGenerationError) {
@@ -90,16 +97,36 @@ public func randomlyDistributeNBallsIntoKBins(
     }
     if steps & 1023 == 0 { try cancellation.check() }
   }
-  while pythonSum(bins) != target {
-    while pythonSum(bins) > target {
-      try step()
-      bins[firstMaxIndex(bins)] -= 1
-    }
-    while pythonSum(bins) < target {
-      try step()
-      bins[firstMinIndex(bins)] += 1
+  func correct<Extrema: ExtremaTracker>(
+    _ values: UnsafeMutableBufferPointer<Double>, _ extrema: inout Extrema
+  ) throws(NoiseGenerationError) {
+    while sum != target {
+      while sum > target {
+        try step()
+        let i = extrema.maxIndex()
+        values[i] -= 1
+        extrema.changed(at: i)
+        sum -= 1
+      }
+      while sum < target {
+        try step()
+        let i = extrema.minIndex()
+        values[i] += 1
+        extrema.changed(at: i)
+        sum += 1
+      }
     }
   }
+  try bins.withUnsafeMutableBufferPointer { (values) throws(NoiseGenerationError) -> Void in
+    if values.count < extremaTreeThreshold {
+      var extrema = LinearExtrema(values)
+      try correct(values, &extrema)
+    } else {
+      var extrema = BlockTreeExtrema(values)
+      try correct(values, &extrema)
+    }
+  }
+  assert(pythonSum(bins) == target)
   return bins.map { Int($0) }
 }
 

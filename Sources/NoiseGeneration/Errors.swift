@@ -30,7 +30,7 @@ public enum NoiseGenerationError: Error, Equatable, Sendable, CustomStringConver
       return "\(argument) has shape \(actual), expected \(expected)"
     case .iterationLimitExceeded(let function, let limit):
       return "\(function) did not converge within \(limit) adjustment iterations"
-        + " (cleanlab would loop forever here)"
+        + " (cleanlab would run for minutes here, or forever)"
     case .cancelled: return "the computation was cancelled"
     }
   }

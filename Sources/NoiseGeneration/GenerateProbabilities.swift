@@ -32,7 +32,8 @@ public let maxProbabilityCount = 1 << 24
 /// - A negative `n` that passes cleanlab's checks throws numpy's "negative dimensions" error as
 ///   a ``NoiseGenerationError/numpy(message:)``; `n` above ``maxProbabilityCount`` throws.
 ///
-/// - Complexity: O(n) plus O(n) per adjustment iteration.
+/// - Complexity: O(n), plus O(log n) per adjustment iteration for `n` of 1024 or more and O(n)
+///   per iteration below that (see ``ExtremaTracker``).
 /// - Throws: ``NoiseGenerationError``: `.cleanlab` for cleanlab's two `ValueError`s,
 ///   `.iterationLimitExceeded`, `.cancelled`, `.invalidArgument`, `.numpy`.
 public func generateNRandProbabilitiesThatSumToM(
@@ -65,31 +66,57 @@ public func generateNRandProbabilitiesThatSumToM(
   for i in 0..<n { result[i] = result[i] * scale }
 
   try result.withUnsafeMutableBufferPointer { (values) throws(NoiseGenerationError) -> Void in
-    var extremes = Extremes(values)
-    var iterations = 0
-    while extremes.maxValue > (upper + floatingPointComparison) {
-      iterations += 1
-      try checkProgress(iterations, iterationLimit, cancellation)
-      let newMin = extremes.minValue + (extremes.maxValue - upper)
-      let adjustment = (upper - newMin) * randomState.rand()
-      values[extremes.minIndex] = newMin + adjustment
-      values[firstMaxIndex(values)] = upper - adjustment
-      extremes = Extremes(values)
-    }
-
-    let lower = minProb
-    iterations = 0
-    while extremes.minValue < (lower - floatingPointComparison) {
-      iterations += 1
-      try checkProgress(iterations, iterationLimit, cancellation)
-      let newMax = extremes.maxValue - (lower - extremes.minValue)
-      let adjustment = (newMax - lower) * randomState.rand()
-      values[extremes.maxIndex] = newMax - adjustment
-      values[firstMinIndex(values)] = lower + adjustment
-      extremes = Extremes(values)
+    let bounds = (upper: upper, lower: minProb)
+    if values.count < extremaTreeThreshold {
+      var extrema = LinearExtrema(values)
+      try adjustIntoBounds(
+        values, &extrema, bounds, &randomState, cancellation, iterationLimit)
+    } else {
+      var extrema = BlockTreeExtrema(values)
+      try adjustIntoBounds(
+        values, &extrema, bounds, &randomState, cancellation, iterationLimit)
     }
   }
   return result
+}
+
+/// Steps 4 and 5 of ``generateNRandProbabilitiesThatSumToM(n:m:maxProb:minProb:randomState:cancellation:iterationLimit:)``.
+private func adjustIntoBounds<Extrema: ExtremaTracker>(
+  _ values: UnsafeMutableBufferPointer<Double>,
+  _ extrema: inout Extrema,
+  _ bounds: (upper: Double, lower: Double),
+  _ randomState: inout RandomState,
+  _ cancellation: Cancellation,
+  _ iterationLimit: Int
+) throws(NoiseGenerationError) {
+  let (upper, lower) = bounds
+  var iterations = 0
+  while values[extrema.maxIndex()] > (upper + floatingPointComparison) {
+    iterations += 1
+    try checkProgress(iterations, iterationLimit, cancellation)
+    let minIndex = extrema.minIndex()
+    let newMin = values[minIndex] + (values[extrema.maxIndex()] - upper)
+    let adjustment = (upper - newMin) * randomState.rand()
+    values[minIndex] = newMin + adjustment
+    extrema.changed(at: minIndex)
+    let maxIndex = extrema.maxIndex()
+    values[maxIndex] = upper - adjustment
+    extrema.changed(at: maxIndex)
+  }
+
+  iterations = 0
+  while values[extrema.minIndex()] < (lower - floatingPointComparison) {
+    iterations += 1
+    try checkProgress(iterations, iterationLimit, cancellation)
+    let maxIndex = extrema.maxIndex()
+    let newMax = values[maxIndex] - (lower - values[extrema.minIndex()])
+    let adjustment = (newMax - lower) * randomState.rand()
+    values[maxIndex] = newMax - adjustment
+    extrema.changed(at: maxIndex)
+    let minIndex = extrema.minIndex()
+    values[minIndex] = lower + adjustment
+    extrema.changed(at: minIndex)
+  }
 }
 
 @inline(__always)
@@ -107,53 +134,4 @@ func requireFinite(_ value: Double, _ name: String) throws(NoiseGenerationError)
   if !value.isFinite {
     throw .invalidArgument(argument: name, reason: "must be finite, is \(pythonRepr(value))")
   }
-}
-
-/// The first smallest and first largest entries, as Python's `min`/`max` and numpy's
-/// `argmin`/`argmax` find them. `values` must not be empty.
-struct Extremes {
-  var minIndex = 0
-  var maxIndex = 0
-  var minValue: Double
-  var maxValue: Double
-
-  init(_ values: UnsafeMutableBufferPointer<Double>) {
-    minValue = values[0]
-    maxValue = values[0]
-    for i in 1..<values.count {
-      let v = values[i]
-      if v < minValue {
-        minValue = v
-        minIndex = i
-      }
-      if v > maxValue {
-        maxValue = v
-        maxIndex = i
-      }
-    }
-  }
-}
-
-/// `np.argmax`: the first index of the largest entry.
-func firstMaxIndex<C: RandomAccessCollection>(_ values: C) -> Int
-where C.Element == Double, C.Index == Int {
-  var best = values.startIndex
-  var bestValue = values[best]
-  for i in values.indices.dropFirst() where values[i] > bestValue {
-    best = i
-    bestValue = values[i]
-  }
-  return best
-}
-
-/// `np.argmin`: the first index of the smallest entry.
-func firstMinIndex<C: RandomAccessCollection>(_ values: C) -> Int
-where C.Element == Double, C.Index == Int {
-  var best = values.startIndex
-  var bestValue = values[best]
-  for i in values.indices.dropFirst() where values[i] < bestValue {
-    best = i
-    bestValue = values[i]
-  }
-  return best
 }

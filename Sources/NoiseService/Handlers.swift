@@ -413,7 +413,8 @@ extension Problem {
       self = .invalidValue(argument, error.message)
     case .iterationLimitExceeded:
       self = Problem(
-        422, "does-not-converge", "These arguments make cleanlab loop without end", error.message)
+        422, "does-not-converge", "These arguments make cleanlab loop for minutes or without end",
+        error.message)
     case .cancelled:
       self = .deadline(context.configuration.requestTimeout)
     }

@@ -149,3 +149,53 @@ struct PropertyTests {
     }
   }
 }
+
+@Suite("Extrema trackers")
+struct ExtremaTests {
+  /// First-index argmin and argmax by a plain scan, the reference both trackers must match.
+  static func naive(_ values: [Double]) -> (min: Int, max: Int) {
+    var (minIndex, maxIndex) = (0, 0)
+    for i in values.indices {
+      if values[i] < values[minIndex] { minIndex = i }
+      if values[i] > values[maxIndex] { maxIndex = i }
+    }
+    return (minIndex, maxIndex)
+  }
+
+  @Test(
+    "Linear and block-tree trackers agree with a scan through 2,000 changes, ties included",
+    arguments: [1, 2, 63, 64, 65, 1000, 1024, 4097])
+  func trackersAgree(count: Int) {
+    var choices = PropertyTests.Choices(state: UInt64(count))
+    // Few distinct values, so ties are everywhere.
+    var values = (0..<count).map { _ in Double(choices.below(8)) }
+    var reference = values
+    values.withUnsafeMutableBufferPointer { buffer in
+      var linear = LinearExtrema(buffer)
+      var tree = BlockTreeExtrema(buffer)
+      for _ in 0..<2000 {
+        let expected = Self.naive(reference)
+        #expect(linear.minIndex() == expected.min)
+        #expect(linear.maxIndex() == expected.max)
+        #expect(tree.minIndex() == expected.min)
+        #expect(tree.maxIndex() == expected.max)
+        let i = choices.below(count)
+        let v = Double(choices.below(10)) - 1
+        buffer[i] = v
+        reference[i] = v
+        linear.changed(at: i)
+        tree.changed(at: i)
+      }
+    }
+  }
+
+  @Test("Balls into 2**20 bins: counts sum to N through the block-tree path")
+  func largeBallsCorrection() throws {
+    var state = RandomState(seed: UInt32(7))
+    let K = 1 << 20
+    let counts = try randomlyDistributeNBallsIntoKBins(
+      N: 3 * K + 12_345, K: K, randomState: &state)
+    #expect(counts.count == K)
+    #expect(counts.reduce(0, +) == 3 * K + 12_345)
+  }
+}

@@ -127,6 +127,15 @@ def probability_cases():
         if n and i % 3 == 1:
             body["min_prob"] = m / n * float(rng.choice([0.5, 0.95, 1.1]))
         out.append(body)
+    # Large n: the adjustment loops run hundreds of times over the tournament-tree path.
+    for i in range(8):
+        n = int(rng.integers(1024, 6000))
+        m = float(rng.uniform(0.5, 2))
+        body = {"n": n, "m": m, "seed": int(rng.integers(0, 2**32))}
+        body["max_prob"] = m / n * float(rng.choice([1.0, 1.05, 1.5]))
+        if i % 2:
+            body["min_prob"] = m / n * float(rng.choice([0.5, 0.95]))
+        out.append(body)
     return out
 
 
@@ -156,6 +165,16 @@ def ball_cases():
             body["max_balls_per_bin"] = int(rng.integers(1, max(2, N // K + 3)))
         if i % 3 == 0:
             body["min_balls_per_bin"] = int(rng.integers(0, max(1, N // K + 1)))
+        out.append(body)
+    # Large K: the correction loop runs over the tournament-tree path.
+    for i in range(8):
+        K = int(rng.integers(1024, 5000))
+        N = int(rng.integers(K // 2, 40 * K))
+        body = {"N": N, "K": K, "seed": int(rng.integers(0, 2**32))}
+        if i % 2:
+            body["max_balls_per_bin"] = int(rng.integers(1, N // K + 3))
+        if i % 3 == 0:
+            body["min_balls_per_bin"] = int(rng.integers(0, N // K + 1))
         out.append(body)
     return out
 
