@@ -5,8 +5,9 @@ import Synchronization
 ///
 /// The body is `{"requests": [{"path": "/noise-matrix", "body": {...}}, ...]}` and the answer
 /// `{"responses": [{"status": 200, "body": {...}}, ...]}`, in order. Each item's answer is
-/// exactly what its endpoint would answer alone, problems included; one bad item does not fail
-/// the others. All items are decoded first, so that the batch's total work can be bounded before
+/// exactly what its endpoint would answer alone, problems included; an item with bad arguments
+/// does not fail the others. A malformed envelope (an item that is not `{"path", "body"}` with a
+/// known path and an object body) fails the whole batch. All items are decoded first, so that the batch's total work can be bounded before
 /// any is computed (`maxWork` units: about one unit per label, matrix entry or output value),
 /// then computed in parallel on all cores, all under the batch's deadline.
 enum Batch {
@@ -53,7 +54,6 @@ enum Batch {
   }
 
   static func decode(_ item: BatchItem) -> Item {
-    if let problem = item.problem { return .failed(problem) }
     do throws(Problem) {
       switch item.path {
       case "/noise-matrix": return .noiseMatrix(try RequestDecoder.noiseMatrix(item.body))
@@ -61,12 +61,7 @@ enum Batch {
       case "/validate": return .validate(try RequestDecoder.validate(item.body))
       case "/probabilities": return .probabilities(try RequestDecoder.probabilities(item.body))
       case "/balls-into-bins": return .balls(try RequestDecoder.balls(item.body))
-      default:
-        return .failed(
-          Problem(
-            404, "not-found", "No such endpoint",
-            "a batch item's path must be one of \(endpoints.joined(separator: ", ")), not \(item.path.prefix(100))"
-          ))
+      default: preconditionFailure("RequestDecoder.batch admits only known paths")
       }
     } catch {
       return .failed(error)
@@ -76,7 +71,8 @@ enum Batch {
   static func respond(_ request: HTTPRequest, _ context: RequestContext) throws(Problem)
     -> HTTPResponse
   {
-    let raw = try RequestDecoder.batch(request.body, maxItems: context.configuration.maxBatchItems)
+    let raw = try RequestDecoder.batch(
+      request.body, maxItems: context.configuration.maxBatchItems, endpoints: endpoints)
     let count = raw.count
     let decoded = Mutex([Item?](repeating: nil, count: count))
     DispatchQueue.concurrentPerform(iterations: count) { i in
@@ -100,7 +96,7 @@ enum Batch {
       do throws(Problem) {
         response = try items[i].execute(context)
       } catch {
-        response = error.response(instance: raw[i].problem == nil ? raw[i].path : nil)
+        response = error.response(instance: raw[i].path)
       }
       results.withLock { $0[i] = (response.status, response.body) }
     }
