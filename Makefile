@@ -1,7 +1,7 @@
 # noise-service: two commands do everything.
 #   make run    install what is missing, build, and run the server on its defaults
 #   make test   install what is missing, build, and run every test
-# Other targets: make build, make bench, make deps, make format, make clean.
+# Other targets: make build, make bench, make sanitize, make deps, make format, make clean.
 
 SHELL := /bin/bash
 VENV := .venv
@@ -10,7 +10,7 @@ DEBIAN_PACKAGES := libmicrohttpd-dev libsimdjson-dev pkg-config
 RELEASE := .build/release/noise-service
 SWIFT_FLAGS := -c release --static-swift-stdlib
 
-.PHONY: run test build deps system-deps python-deps bench format lint clean
+.PHONY: run test sanitize build deps system-deps python-deps bench format clean
 
 run: system-deps build
 	GLIBC_TUNABLES=glibc.malloc.hugetlb=1 $(RELEASE)
@@ -44,6 +44,11 @@ test: system-deps python-deps
 	swift test
 	swift build $(SWIFT_FLAGS) --product noise-service
 	NOISE_SERVICE_BINARY=$(RELEASE) $(PYTHON) -m pytest -q Tests/python
+	Tests/sanitize
+
+# The Swift tests and the HTTP integration tests under ThreadSanitizer and AddressSanitizer.
+sanitize: system-deps python-deps
+	Tests/sanitize
 
 bench: EXTRA_DEBIAN_PACKAGES := wrk
 bench: system-deps python-deps

@@ -1,5 +1,4 @@
 import Dispatch
-import Synchronization
 
 /// `POST /batch`: many single-endpoint requests in one round trip.
 ///
@@ -74,12 +73,15 @@ enum Batch {
     let raw = try RequestDecoder.batch(
       request.body, maxItems: context.configuration.maxBatchItems, endpoints: endpoints)
     let count = raw.count
-    let decoded = Mutex([Item?](repeating: nil, count: count))
-    DispatchQueue.concurrentPerform(iterations: count) { i in
-      let item = decode(raw[i])
-      decoded.withLock { $0[i] = item }
+    // Each iteration initializes its own slot, and concurrentPerform returns only after every
+    // iteration has finished, so the slots need no lock.
+    let items = [Item](unsafeUninitializedCapacity: count) { buffer, initialized in
+      nonisolated(unsafe) let slots = buffer.baseAddress!
+      DispatchQueue.concurrentPerform(iterations: count) { i in
+        (slots + i).initialize(to: decode(raw[i]))
+      }
+      initialized = count
     }
-    let items = decoded.withLock { $0.map { $0! } }
     var work = 0
     for item in items {
       work = work &+ item.work
@@ -90,17 +92,19 @@ enum Batch {
         )
       }
     }
-    let results = Mutex([(Int, ResponseBody)?](repeating: nil, count: count))
-    DispatchQueue.concurrentPerform(iterations: count) { i in
-      let response: HTTPResponse
-      do throws(Problem) {
-        response = try items[i].execute(context)
-      } catch {
-        response = error.response(instance: raw[i].path)
+    let answers = [(Int, ResponseBody)](unsafeUninitializedCapacity: count) { buffer, initialized in
+      nonisolated(unsafe) let slots = buffer.baseAddress!
+      DispatchQueue.concurrentPerform(iterations: count) { i in
+        let response: HTTPResponse
+        do throws(Problem) {
+          response = try items[i].execute(context)
+        } catch {
+          response = error.response(instance: raw[i].path)
+        }
+        (slots + i).initialize(to: (response.status, response.body))
       }
-      results.withLock { $0[i] = (response.status, response.body) }
+      initialized = count
     }
-    let answers = results.withLock { $0.map { $0! } }
     var w = JSONWriter(capacity: 32 + answers.reduce(0) { $0 + $1.1.count + 24 })
     w.raw("{\"responses\":[")
     for (i, (status, body)) in answers.enumerated() {

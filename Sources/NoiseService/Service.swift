@@ -9,7 +9,7 @@ public final class Service: Sendable {
   let gate: ComputeGate
   let budget: MemoryBudget
   let openAPI: [UInt8]
-  private let connectionCount: Mutex<(@Sendable () -> Int)?>
+  private let connectionCount: Locked<(@Sendable () -> Int)?>
   private let routeTable: RouteTable
 
   public init(configuration: ServerConfiguration, connections: (@Sendable () -> Int)? = nil) throws
@@ -18,7 +18,7 @@ public final class Service: Sendable {
     gate = ComputeGate(slots: configuration.threads)
     budget = MemoryBudget(limit: configuration.maxInflightBytes)
     openAPI = try Service.loadOpenAPI()
-    connectionCount = Mutex(connections)
+    connectionCount = Locked(connections)
     routeTable = RouteTable()
     routeTable.service = self
   }

@@ -199,7 +199,7 @@ struct DepartureTests {
 
 /// A thread-safe one-way flag for the cancellation test.
 final class CancelFlag: Sendable {
-  private let value = Mutex(false)
-  func cancel() { value.withLock { $0 = true } }
-  var isSet: Bool { value.withLock { $0 } }
+  private let value = Atomic(false)
+  func cancel() { value.store(true, ordering: .releasing) }
+  var isSet: Bool { value.load(ordering: .acquiring) }
 }

@@ -108,7 +108,7 @@ struct ServerTests {
         $0.requestTimeout = 1.5
       }
     ) { server in
-      let finished = Mutex<Int?>(nil)
+      let finished = Locked<Int?>(nil)
       let thread = Thread {
         var py = [Double](repeating: 0, count: 400)
         py[0] = 1
@@ -161,7 +161,7 @@ struct ServerTests {
     try withServer(testConfiguration { $0.threads = 4 }) { server in
       let serialClient = try TestHTTPClient(port: server.port)
       let serial = try bodies.map { try serialClient.request("POST", $0.0, body: $0.1).body }
-      let results = Mutex([[UInt8]?](repeating: nil, count: bodies.count))
+      let results = Locked([[UInt8]?](repeating: nil, count: bodies.count))
       let group = DispatchGroup()
       for connection in 0..<8 {
         group.enter()
@@ -189,8 +189,10 @@ struct ServerTests {
     let server = HTTPServer(service: service)
     try server.start()
     let port = server.port
-    let answer = Mutex<Int?>(nil)
+    let answer = Locked<Int?>(nil)
+    let done = DispatchSemaphore(value: 0)
     let thread = Thread {
+      defer { done.signal() }
       let client = try! TestHTTPClient(port: port)
       var py = [Double](repeating: 0, count: 200)
       py[0] = 1
@@ -202,6 +204,9 @@ struct ServerTests {
     while server.requestsInFlight == 0 { usleep(1_000) }
     let drained = server.shutdown(grace: .seconds(30))
     #expect(drained)
+    // the answer was fully sent before the request counted as finished; the client may still be
+    // reading it
+    #expect(done.wait(timeout: .now() + 30) == .success)
     #expect(answer.withLock { $0 } == 200)
     #expect(throws: (any Error).self) { try TestHTTPClient(port: port) }
   }
