@@ -50,7 +50,8 @@ static void log_line(void *cls, const char *format, va_list ap) {
 struct MHD_Daemon *CMicroHTTPD_start(const struct CMicroHTTPD_Options *options,
                                      MHD_AccessHandlerCallback handler, void *handler_cls,
                                      MHD_RequestCompletedCallback completed,
-                                     void *completed_cls, char *error, size_t error_size) {
+                                     void *completed_cls, MHD_NotifyConnectionCallback notify,
+                                     void *notify_cls, char *error, size_t error_size) {
   const char *host = options->host && options->host[0] ? options->host : "0.0.0.0";
   struct addrinfo hints;
   memset(&hints, 0, sizeof hints);
@@ -91,6 +92,8 @@ struct MHD_Daemon *CMicroHTTPD_start(const struct CMicroHTTPD_Options *options,
   items[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &address};
   items[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, completed_cls};
   items[n++] = (struct MHD_OptionItem){MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL};
+  if (notify != NULL)
+    items[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)notify, notify_cls};
   if (options->connection_limit > 0)
     items[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, options->connection_limit, NULL};
   if (options->connection_timeout > 0)
@@ -112,6 +115,18 @@ struct MHD_Daemon *CMicroHTTPD_start(const struct CMicroHTTPD_Options *options,
              host, (unsigned)options->port);
   }
   return daemon;
+}
+
+int CMicroHTTPD_connection_fd(struct MHD_Connection *connection) {
+  const union MHD_ConnectionInfo *info =
+      MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+  return info ? info->connect_fd : -1;
+}
+
+void *CMicroHTTPD_socket_context(struct MHD_Connection *connection) {
+  const union MHD_ConnectionInfo *info =
+      MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+  return info ? info->socket_context : NULL;
 }
 
 uint16_t CMicroHTTPD_bound_port(struct MHD_Daemon *daemon) {

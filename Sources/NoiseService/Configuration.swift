@@ -24,6 +24,11 @@ public struct ServerConfiguration: Sendable, Equatable {
   /// `--idle-timeout`: seconds a connection may stay silent (idle keep-alive, or a slow client
   /// sending its request) before it is closed; 0 disables it.
   public var idleTimeout = 15
+  /// `--receive-timeout`: seconds a client has to send a whole request, headers and body, counted
+  /// from the connection opening or from the previous answer; past it the connection is closed.
+  /// This stops clients that trickle bytes just often enough to never be idle (slowloris).
+  /// 0 disables it.
+  public var receiveTimeout = 60.0
   /// `--max-connections`: the most simultaneous connections (one thread each).
   public var maxConnections = 1000
   /// `--max-inflight-bytes`: the most request-body memory held at once across all connections;
@@ -53,6 +58,10 @@ public struct ServerConfiguration: Sendable, Equatable {
     ("--max-classes", "K", "largest number of classes accepted (default 1000)"),
     ("--request-timeout", "SECONDS", "deadline for one request's work (default 60)"),
     ("--idle-timeout", "SECONDS", "close connections silent this long, 0 = never (default 15)"),
+    (
+      "--receive-timeout", "SECONDS",
+      "time to send a whole request, 0 = unlimited (default 60)"
+    ),
     ("--max-connections", "N", "most simultaneous connections (default 1000)"),
     ("--max-inflight-bytes", "SIZE", "most request-body memory held at once (default 1GiB)"),
     ("--max-batch-items", "N", "most items in one /batch request (default 10000)"),
@@ -148,6 +157,7 @@ public struct ServerConfiguration: Sendable, Equatable {
       case "--request-timeout": c.requestTimeout = try seconds(flag, text, allowZero: false)
       case "--idle-timeout":
         c.idleTimeout = Int(try seconds(flag, text, allowZero: true).rounded(.up))
+      case "--receive-timeout": c.receiveTimeout = try seconds(flag, text, allowZero: true)
       case "--max-connections": c.maxConnections = try integer(flag, text, 1...100_000)
       case "--max-inflight-bytes": c.maxInflightBytes = try size(flag, text)
       case "--max-batch-items": c.maxBatchItems = try integer(flag, text, 1...1_000_000)

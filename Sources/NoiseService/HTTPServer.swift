@@ -21,14 +21,26 @@ public final class HTTPServer: @unchecked Sendable {
   public private(set) var port = 0
   private let inFlight = Atomic<Int>(0)
   private let stopping = Atomic<Bool>(false)
+  /// Closes connections that take longer than `--receive-timeout` to send a request.
+  private let receiveDeadline: ReceiveDeadline?
 
   public init(service: Service) {
     self.service = service
+    let timeout = service.configuration.receiveTimeout
+    let metrics = service.metrics
+    receiveDeadline =
+      timeout > 0
+      ? ReceiveDeadline(timeout: .milliseconds(Int64((timeout * 1000).rounded()))) { socket in
+        // libmicrohttpd's connection thread sees the end and closes the connection itself
+        _ = Glibc.shutdown(socket, Int32(SHUT_RDWR))
+        metrics.connectionTimedOut()
+      } : nil
     service.countConnections { [weak self] in self?.connections ?? 0 }
   }
 
   deinit {
     if let daemon { MHD_stop_daemon(daemon) }
+    receiveDeadline?.stop()
   }
 
   /// Binds and starts serving.
@@ -41,9 +53,10 @@ public final class HTTPServer: @unchecked Sendable {
         connection_limit: UInt32(configuration.maxConnections),
         connection_timeout: UInt32(configuration.idleTimeout),
         thread_stack_size: 1 << 20, connection_memory_limit: 64 << 10, listen_backlog: 1024)
+      let context = Unmanaged.passUnretained(self).toOpaque()
       return CMicroHTTPD_start(
-        &options, accessHandler, Unmanaged.passUnretained(self).toOpaque(), completedHandler,
-        Unmanaged.passUnretained(self).toOpaque(), &message, message.count)
+        &options, accessHandler, context, completedHandler, context,
+        receiveDeadline == nil ? nil : connectionNotifier, context, &message, message.count)
     }
     guard let started else {
       throw ServerError(
@@ -51,6 +64,7 @@ public final class HTTPServer: @unchecked Sendable {
     }
     daemon = started
     port = Int(CMicroHTTPD_bound_port(started))
+    receiveDeadline?.start()
   }
 
   /// Open connections.
@@ -81,6 +95,7 @@ public final class HTTPServer: @unchecked Sendable {
     }
     MHD_stop_daemon(daemon)
     self.daemon = nil
+    receiveDeadline?.stop()
     if listener >= 0 { close(listener) }
     return drained
   }
@@ -197,12 +212,32 @@ public final class HTTPServer: @unchecked Sendable {
       return queue(refusal.response(), exchange, connection)
     }
     // the whole body has arrived
+    receiveDeadline?.received(connectionID(connection))
     let request = HTTPRequest(
       method: exchange.method, path: exchange.path, headers: exchange.headers, body: exchange.body,
       parts: exchange.parts)
     let (response, route) = service.respond(to: request)
     exchange.route = route
     return queue(response, exchange, connection)
+  }
+
+  /// The receive-deadline registration of a connection (0 when there is none).
+  private func connectionID(_ connection: OpaquePointer) -> Int {
+    Int(bitPattern: CMicroHTTPD_socket_context(connection))
+  }
+
+  fileprivate func connection(
+    _ connection: OpaquePointer, _ socketContext: UnsafeMutablePointer<UnsafeMutableRawPointer?>,
+    opened: Bool
+  ) {
+    guard let receiveDeadline else { return }
+    if opened {
+      let id = receiveDeadline.opened(socket: CMicroHTTPD_connection_fd(connection))
+      socketContext.pointee = UnsafeMutableRawPointer(bitPattern: id)
+    } else {
+      receiveDeadline.closed(Int(bitPattern: socketContext.pointee))
+      socketContext.pointee = nil
+    }
   }
 
   private func extendReservation(_ exchange: Exchange, to total: Int) -> Bool {
@@ -219,6 +254,7 @@ public final class HTTPServer: @unchecked Sendable {
   {
     exchange.status = response.status
     exchange.bytesOut = response.body.count
+    receiveDeadline?.received(connectionID(connection))
     let size = response.body.count
     guard let buffer = response.body.release() ?? malloc(1) else { return .NO }
     guard let mhdResponse = CMicroHTTPD_response_from_malloc(size, buffer) else {
@@ -237,8 +273,10 @@ public final class HTTPServer: @unchecked Sendable {
   }
 
   fileprivate func completed(
-    _ state: UnsafeMutablePointer<UnsafeMutableRawPointer?>?, terminated: Bool
+    _ connection: OpaquePointer?, _ state: UnsafeMutablePointer<UnsafeMutableRawPointer?>?,
+    terminated: Bool
   ) {
+    if let connection { receiveDeadline?.answered(connectionID(connection)) }
     guard let state, let opaque = state.pointee else { return }
     state.pointee = nil
     let exchange = Unmanaged<Exchange>.fromOpaque(opaque).takeRetainedValue()
@@ -348,10 +386,20 @@ private let accessHandler: MHD_AccessHandlerCallback = {
     uploadSize: uploadSize, state: state)
 }
 
-private let completedHandler: MHD_RequestCompletedCallback = { cls, _, state, termination in
+private let completedHandler: MHD_RequestCompletedCallback = {
+  cls, connection, state, termination in
   guard let cls else { return }
   let server = Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue()
-  server.completed(state, terminated: termination.rawValue != 0)
+  server.completed(connection, state, terminated: termination.rawValue != 0)
+}
+
+/// Connections opening and closing, for the receive deadline: the registration is kept in the
+/// connection's socket context. libmicrohttpd reports the close before it closes the socket.
+private let connectionNotifier: MHD_NotifyConnectionCallback = {
+  cls, connection, socketContext, code in
+  guard let cls, let connection, let socketContext else { return }
+  let server = Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue()
+  server.connection(connection, socketContext, opened: code.rawValue == 0)
 }
 
 private let postIterator: MHD_PostDataIterator = {

@@ -36,6 +36,7 @@ public final class Metrics: Sendable {
   private let bytesOut = Atomic<Int>(0)
   private let inFlightCount = Atomic<Int>(0)
   private let unavailable = Atomic<Int>(0)
+  private let receiveTimeouts = Atomic<Int>(0)
   private let started = ContinuousClock.now
 
   public init() {
@@ -71,6 +72,11 @@ public final class Metrics: Sendable {
     self.bytesIn.add(bytesIn, ordering: .relaxed)
     self.bytesOut.add(bytesOut, ordering: .relaxed)
     if status == 503 { unavailable.add(1, ordering: .relaxed) }
+  }
+
+  /// A connection was closed for taking longer than `--receive-timeout` to send a request.
+  public func connectionTimedOut() {
+    receiveTimeouts.add(1, ordering: .relaxed)
   }
 
   public var inFlight: Int { inFlightCount.load(ordering: .relaxed) }
@@ -126,6 +132,10 @@ public final class Metrics: Sendable {
       "# HELP noise_service_unavailable_total Requests answered 503 (deadline passed or at capacity).\n"
     out += "# TYPE noise_service_unavailable_total counter\n"
     out += "noise_service_unavailable_total \(unavailable.load(ordering: .relaxed))\n"
+    out +=
+      "# HELP noise_service_receive_timeouts_total Connections closed for sending a request too slowly (--receive-timeout).\n"
+    out += "# TYPE noise_service_receive_timeouts_total counter\n"
+    out += "noise_service_receive_timeouts_total \(receiveTimeouts.load(ordering: .relaxed))\n"
     out += "# HELP noise_service_uptime_seconds Seconds since the service started.\n"
     out += "# TYPE noise_service_uptime_seconds gauge\n"
     let up = ContinuousClock.now - started

@@ -155,6 +155,44 @@ def test_slow_request_does_not_stall_healthz(start_server):
     assert slow_status == [503, 503], "the deadline stopped them with a 503"
 
 
+def test_a_client_trickling_its_request_is_cut_off_at_the_receive_timeout(start_server):
+    s = start_server("--receive-timeout", "1", "--idle-timeout", "30")
+    sock = socket.create_connection(("127.0.0.1", s.port), timeout=10)
+    started = time.time()
+    closed_after = None
+    # one header byte every 0.2 s: never silent long enough for the idle timeout
+    for byte in b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Padding: " + b"a" * 100:
+        try:
+            sock.sendall(bytes([byte]))
+        except OSError:
+            closed_after = time.time() - started
+            break
+        time.sleep(0.2)
+    if closed_after is None:
+        closed_after = time.time() - started if sock.recv(100) == b"" else None
+    assert closed_after is not None and 1 <= closed_after < 3 * TIME_FACTOR, closed_after
+    sock.close()
+    status, _, metrics = s.request("GET", "/metrics")
+    assert status == 200 and b"noise_service_receive_timeouts_total 1" in metrics
+
+
+def test_the_receive_timeout_does_not_count_computing_time(start_server):
+    s = start_server("--receive-timeout", "0.5")
+    K = 600
+    py = [0.0] * K
+    py[0] = 1.0
+    conn = s.connection()
+    started = time.time()
+    status, _, data = s.request(
+        "POST", "/noise-matrix", {"K": K, "trace": K / 2, "py": py, "max_iter": 250}, connection=conn)
+    assert status == 200 and json.loads(data)["iterations"] == 250
+    assert time.time() - started > 0.5, "the request should outlast the receive timeout"
+    # the clock restarts after the answer: a prompt next request on the connection is served
+    status, _, _ = s.request("GET", "/healthz", connection=conn)
+    assert status == 200
+    conn.close()
+
+
 def test_sigterm_with_a_request_in_flight(start_server):
     s = start_server("--shutdown-grace", "20")
     K = 800

@@ -35,12 +35,21 @@ struct CMicroHTTPD_Options {
   unsigned int listen_backlog;
 };
 
-/// Starts a daemon with one thread per connection. Returns NULL and writes a message into
-/// `error` (NUL-terminated, at most `error_size` bytes) on failure.
+/// Starts a daemon with one thread per connection. `notify` (may be NULL) is told when each
+/// connection opens and closes; it is called before the connection's socket is closed. Returns
+/// NULL and writes a message into `error` (NUL-terminated, at most `error_size` bytes) on
+/// failure.
 struct MHD_Daemon *CMicroHTTPD_start(const struct CMicroHTTPD_Options *options,
                                      MHD_AccessHandlerCallback handler, void *handler_cls,
                                      MHD_RequestCompletedCallback completed,
-                                     void *completed_cls, char *error, size_t error_size);
+                                     void *completed_cls, MHD_NotifyConnectionCallback notify,
+                                     void *notify_cls, char *error, size_t error_size);
+
+/// The connection's socket, or -1.
+int CMicroHTTPD_connection_fd(struct MHD_Connection *connection);
+
+/// What the connection-notify callback stored in its `socket_context`, or NULL.
+void *CMicroHTTPD_socket_context(struct MHD_Connection *connection);
 
 /// The port the daemon listens on, or 0.
 uint16_t CMicroHTTPD_bound_port(struct MHD_Daemon *daemon);
