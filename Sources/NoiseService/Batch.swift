@@ -26,15 +26,12 @@ enum Batch {
 
     /// Deterministic cost estimate, from the decoded arguments only.
     var work: Int {
-      func square(_ k: Int) -> Int {
-        Swift.min(Swift.max(k, 1), 1 << 20) * Swift.min(Swift.max(k, 1), 1 << 20)
-      }
       switch self {
-      case .noiseMatrix(let r): return square(r.K) * Swift.max(1, Swift.min(r.maxIter, 10))
-      case .noisyLabels(let r): return r.trueLabels.count + r.noiseMatrix.count
-      case .validate(let r): return r.noiseMatrix.count
-      case .probabilities(let r): return Swift.max(r.n, 1)
-      case .balls(let r): return Swift.max(r.K, 1)
+      case .noiseMatrix(let r): return r.work
+      case .noisyLabels(let r): return r.work
+      case .validate(let r): return r.work
+      case .probabilities(let r): return r.work
+      case .balls(let r): return r.work
       case .failed: return 1
       }
     }
@@ -92,6 +89,7 @@ enum Batch {
         )
       }
     }
+    try context.admit(work: work)
     let answers = [(Int, ResponseBody)](unsafeUninitializedCapacity: count) { buffer, initialized in
       nonisolated(unsafe) let slots = buffer.baseAddress!
       DispatchQueue.concurrentPerform(iterations: count) { i in

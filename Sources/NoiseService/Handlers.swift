@@ -10,6 +10,10 @@ public struct RequestContext: Sendable {
   /// `X-Array-Encoding: base64`).
   public var base64Arrays = false
 
+  /// The request's claim on the compute slots; nil when nothing limits them (handlers called
+  /// directly, as in tests).
+  var admission: Admission?
+
   public init(
     configuration: ServerConfiguration, deadline: ContinuousClock.Instant? = nil,
     base64Arrays: Bool = false
@@ -20,7 +24,19 @@ public struct RequestContext: Sendable {
       deadline ?? ContinuousClock.now + .milliseconds(Int64(configuration.requestTimeout * 1000))
   }
 
-  var cancellation: Cancellation { Cancellation(deadline: deadline) }
+  /// Stops work at the deadline, and makes long work wait for a compute slot.
+  var cancellation: Cancellation {
+    if let admission { return Cancellation { admission.shouldStop() } }
+    return Cancellation(deadline: deadline)
+  }
+
+  /// Called once the arguments are decoded and validated, before generating: work estimated
+  /// above ``Admission/lightWork`` waits for a compute slot (503 at the deadline).
+  func admit(work: Int) throws(Problem) {
+    if let admission, !admission.admit(work: work) {
+      throw Problem.waitedForSlot(configuration.requestTimeout, started: false)
+    }
+  }
 }
 
 /// The endpoints, as plain functions from a request to a response. They decode, validate, call
@@ -50,6 +66,7 @@ public enum Handlers {
       }
       try checkNonNegative(py, "py")
     }
+    try context.admit(work: r.work)
     let result: NoiseMatrixFromTrace
     do throws(NoiseGenerationError) {
       result = try generateNoiseMatrixFromTrace(
@@ -130,6 +147,7 @@ public enum Handlers {
     let matrix = try checkedNoiseMatrix(
       r.noiseMatrix, rows: r.rows, columns: r.columns, context, columnsSumToOne: true)
     try checkSeed(r.seed)
+    try context.admit(work: r.work)
     var random = RandomState(seed: UInt32(r.seed))
     do throws(NoiseGenerationError) {
       return try generateNoisyLabels(
@@ -159,6 +177,7 @@ public enum Handlers {
       )
     }
     try checkNonNegative(r.py, "py")
+    try context.admit(work: r.work)
     let validity: NoiseMatrixValidity
     do throws(NoiseGenerationError) {
       validity = try noiseMatrixValidity(matrix, py: r.py)
@@ -237,6 +256,7 @@ public enum Handlers {
       )
     }
     try checkSeed(r.seed)
+    try context.admit(work: r.work)
     var random = RandomState(seed: UInt32(r.seed))
     let values: [Double]
     do throws(NoiseGenerationError) {
@@ -277,6 +297,7 @@ public enum Handlers {
       )
     }
     try checkSeed(r.seed)
+    try context.admit(work: r.work)
     var random = RandomState(seed: UInt32(r.seed))
     let counts: [Int]
     do throws(NoiseGenerationError) {
@@ -416,7 +437,10 @@ extension Problem {
         422, "does-not-converge", "These arguments make cleanlab loop for minutes or without end",
         error.message)
     case .cancelled:
-      self = .deadline(context.configuration.requestTimeout)
+      self =
+        context.admission?.starved == true
+        ? .waitedForSlot(context.configuration.requestTimeout, started: true)
+        : .deadline(context.configuration.requestTimeout)
     }
   }
 }

@@ -66,6 +66,7 @@ enum NoisyLabelsNPY {
     _: T.Type, _ data: UnsafeRawPointer, _ count: Int, _ dtype: NPY.DType, _ matrix: NoiseMatrix,
     _ seed: Int, _ npyAnswer: Bool, _ context: RequestContext
   ) throws(Problem) -> HTTPResponse {
+    try context.admit(work: count + matrix.K * matrix.K)
     let input = UnsafeBufferPointer(start: data.assumingMemoryBound(to: T.self), count: count)
     var random = RandomState(seed: UInt32(seed))
     let sameLayout = MemoryLayout<T>.size == dtype.size && (!dtype.bigEndian || dtype.size == 1)

@@ -132,6 +132,18 @@ public struct Problem: Error, Sendable, Equatable {
         + " (--request-timeout); it was stopped")
   }
 
+  /// A long request that waited for a compute slot until its deadline: before starting, or
+  /// (`started`) after computing without one for a few milliseconds.
+  static func waitedForSlot(_ seconds: Double, started: Bool) -> Problem {
+    Problem(
+      503, "deadline-exceeded", "The request deadline passed",
+      "every compute slot (--threads) stayed busy with other long requests until this request's"
+        + " deadline of \(seconds) s (--request-timeout); "
+        + (started
+          ? "it had computed for a few milliseconds, then waited for a slot, and was stopped"
+          : "it was not started"))
+  }
+
   static func busy(_ detail: String) -> Problem {
     Problem(503, "server-busy", "The server is at capacity", detail)
   }

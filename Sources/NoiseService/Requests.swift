@@ -64,3 +64,36 @@ public struct BallsRequest: Sendable, Equatable {
 
   public static let fields = ["N", "K", "max_balls_per_bin", "min_balls_per_bin", "seed"]
 }
+
+// MARK: work estimates
+
+/// A deterministic estimate of a request's work from its decoded arguments, in units of about
+/// one label, matrix entry or output value (a few nanoseconds each). It decides whether a
+/// request needs a compute slot before it starts (see ``Admission``) and bounds `/batch`.
+/// Iterations (`max_iter`, adjustment loops) are not counted: a request that keeps iterating
+/// takes a slot once it has run for ``Admission/lightTime``.
+func squareWork(_ k: Int) -> Int {
+  let bounded = Swift.min(Swift.max(k, 1), 1 << 20)
+  return bounded * bounded
+}
+
+extension NoiseMatrixRequest {
+  /// One attempt builds and checks a K×K matrix; a few attempts are typical.
+  var work: Int { squareWork(K) * Swift.max(1, Swift.min(maxIter, 10)) }
+}
+
+extension NoisyLabelsRequest {
+  var work: Int { trueLabels.count + noiseMatrix.count }
+}
+
+extension ValidateRequest {
+  var work: Int { noiseMatrix.count }
+}
+
+extension ProbabilitiesRequest {
+  var work: Int { Swift.max(n, 1) }
+}
+
+extension BallsRequest {
+  var work: Int { Swift.max(K, 1) }
+}

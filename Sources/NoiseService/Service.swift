@@ -45,15 +45,12 @@ public final class Service: Sendable {
         String(request.method.prefix(20)), request.path, allowed: allowed)
       return (problem.response(headers: [("Allow", allowed.joined(separator: ", "))]), label)
     case .route(let route):
-      let context = RequestContext(
+      var context = RequestContext(
         configuration: configuration,
         base64Arrays: request.header("x-array-encoding")?.lowercased() == "base64")
-      if route.computes {
-        guard gate.acquire(until: context.deadline) else {
-          return (Problem.deadline(configuration.requestTimeout).response(), label)
-        }
-      }
-      defer { if route.computes { gate.release() } }
+      let admission = route.computes ? Admission(gate: gate, deadline: context.deadline) : nil
+      context.admission = admission
+      defer { admission?.finish() }
       do {
         return (try route.handler(request, context), label)
       } catch {

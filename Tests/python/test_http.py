@@ -155,6 +155,38 @@ def test_slow_request_does_not_stall_healthz(start_server):
     assert slow_status == [503, 503], "the deadline stopped them with a 503"
 
 
+def test_long_requests_holding_every_slot_do_not_stall_short_ones(start_server):
+    s = start_server("--threads", "1", "--request-timeout", "2")
+    K = 400
+    py = [0.0] * K
+    py[0] = 1.0
+    bomb = {"K": K, "trace": K / 2, "py": py, "max_iter": 10**9}
+    results = []
+
+    def long_request():
+        results.append(s.post("/noise-matrix", bomb))
+
+    threads = [threading.Thread(target=long_request) for _ in range(3)]
+    for t in threads:
+        t.start()
+        time.sleep(0.1)
+    time.sleep(0.2)
+    worst = 0.0
+    for seed in range(20):
+        started = time.time()
+        status, body = s.post(
+            "/noise-matrix", {"K": 10, "trace": 5, "py": [0.1] * 10, "seed": seed})
+        worst = max(worst, time.time() - started)
+        assert status == 200 and body["noise_matrix"] is not None
+        time.sleep(0.02)
+    assert worst < 0.1 * TIME_FACTOR, worst
+    for t in threads:
+        t.join(30)
+    # the long requests take the only slot in turn, each until its deadline
+    assert [status for status, _ in results] == [503, 503, 503]
+    assert all("(--request-timeout)" in body["detail"] for _, body in results)
+
+
 def test_a_client_trickling_its_request_is_cut_off_at_the_receive_timeout(start_server):
     s = start_server("--receive-timeout", "1", "--idle-timeout", "30")
     sock = socket.create_connection(("127.0.0.1", s.port), timeout=10)
