@@ -10,8 +10,9 @@ public struct ServerConfiguration: Sendable, Equatable {
   public var host = "0.0.0.0"
   /// `--port`: the TCP port; 0 picks a free one (the start-up log line reports it).
   public var port = 8080
-  /// `--threads`: how many requests compute at once (decoding, generating, encoding); further
-  /// requests wait for a slot, within their deadline. Defaults to the number of cores.
+  /// `--threads`: compute slots, how many long requests compute at once; further long requests
+  /// wait for a slot, within their deadline. Short requests (estimated under about a
+  /// millisecond, and done within 5 ms) run without one. Defaults to the number of cores.
   public var threads = ServerConfiguration.cores
   /// `--max-body-bytes`: the largest request body. Larger bodies get 413, decided from
   /// `Content-Length` before the body is read, or by counting bytes for chunked bodies.
@@ -53,7 +54,7 @@ public struct ServerConfiguration: Sendable, Equatable {
   static let options: [(flag: String, value: String, help: String)] = [
     ("--host", "ADDRESS", "numeric address to listen on (default 0.0.0.0; :: for IPv6 and IPv4)"),
     ("--port", "PORT", "TCP port, 0 for any free port (default 8080; also $PORT)"),
-    ("--threads", "N", "requests computed at once (default: the number of cores)"),
+    ("--threads", "N", "long requests computed at once (default: the number of cores)"),
     ("--max-body-bytes", "SIZE", "largest request body, e.g. 256MiB (default 256MiB)"),
     ("--max-classes", "K", "largest number of classes accepted (default 1000)"),
     ("--request-timeout", "SECONDS", "deadline for one request's work (default 60)"),
