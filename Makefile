@@ -1,16 +1,17 @@
 # noise-service: two commands do everything.
 #   make run    install what is missing, build, and run the server on its defaults
 #   make test   install what is missing, build, and run every test
-# Other targets: make build, make bench, make sanitize, make deps, make format, make clean.
+# Other targets: make build, make bench, make sanitize, make soak, make deps, make format,
+# make clean.
 
 SHELL := /bin/bash
 VENV := .venv
 PYTHON := $(VENV)/bin/python
-DEBIAN_PACKAGES := libmicrohttpd-dev libsimdjson-dev pkg-config
+DEBIAN_PACKAGES := libmicrohttpd-dev libsimdjson-dev pkg-config wrk
 RELEASE := .build/release/noise-service
 SWIFT_FLAGS := -c release --static-swift-stdlib
 
-.PHONY: run test sanitize build deps system-deps python-deps bench format clean
+.PHONY: run test sanitize soak build deps system-deps python-deps bench format clean
 
 run: system-deps build
 	GLIBC_TUNABLES=glibc.malloc.hugetlb=1 $(RELEASE)
@@ -44,13 +45,19 @@ test: system-deps python-deps
 	swift test
 	swift build $(SWIFT_FLAGS) --product noise-service
 	NOISE_SERVICE_BINARY=$(RELEASE) $(PYTHON) -m pytest -q Tests/python
+	NOISE_SERVICE_BINARY=$(RELEASE) $(PYTHON) Tests/load/run.py --short
 	Tests/sanitize
+	Fuzz/run 30
+
+# The long load and fault run (about eight minutes), and five minutes per fuzz target.
+soak: system-deps python-deps build
+	NOISE_SERVICE_BINARY=$(RELEASE) $(PYTHON) Tests/load/run.py
+	Fuzz/run 300
 
 # The Swift tests and the HTTP integration tests under ThreadSanitizer and AddressSanitizer.
 sanitize: system-deps python-deps
 	Tests/sanitize
 
-bench: EXTRA_DEBIAN_PACKAGES := wrk
 bench: system-deps python-deps
 	$(PYTHON) -m pip install -q -r bench/requirements.txt
 	swift build -c release --product noise-generation-bench
