@@ -45,9 +45,15 @@ public final class Service: Sendable {
         String(request.method.prefix(20)), request.path, allowed: allowed)
       return (problem.response(headers: [("Allow", allowed.joined(separator: ", "))]), label)
     case .route(let route):
-      var context = RequestContext(
-        configuration: configuration,
-        base64Arrays: request.header("x-array-encoding")?.lowercased() == "base64")
+      let encoding = request.header("x-array-encoding")?.lowercased()
+      if let encoding, encoding != "base64" && encoding != "json" {
+        let problem = Problem(
+          400, "bad-header", "A request header has a value the service does not accept",
+          "X-Array-Encoding must be base64 or json, not \(encoding.prefix(40))",
+          field: "X-Array-Encoding")
+        return (problem.response(instance: request.path), label)
+      }
+      var context = RequestContext(configuration: configuration, base64Arrays: encoding == "base64")
       let admission = route.computes ? Admission(gate: gate, deadline: context.deadline) : nil
       context.admission = admission
       defer { admission?.finish() }

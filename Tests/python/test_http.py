@@ -332,3 +332,15 @@ def test_environment_configuration(start_server):
     s = start_server(env={"NOISE_SERVICE_MAX_CLASSES": "5"})
     status, body = s.post("/noise-matrix", {"K": 6, "trace": 2, "valid_noise_matrix": False})
     assert status == 422 and "--max-classes 5" in body["detail"]
+
+
+def test_array_encoding_header(server):
+    body = {"n": 3, "m": 1, "seed": 4}
+    status, _, plain = server.request("POST", "/probabilities", body, headers={"X-Array-Encoding": "JSON"})
+    assert status == 200 and isinstance(json.loads(plain)["probabilities"], list)
+    status, _, encoded = server.request("POST", "/probabilities", body, headers={"X-Array-Encoding": "base64"})
+    assert status == 200 and json.loads(encoded)["probabilities"]["dtype"] == "<f8"
+    status, headers, data = server.request("POST", "/probabilities", body, headers={"X-Array-Encoding": "gzip"})
+    problem = json.loads(data)
+    assert status == 400 and headers["content-type"] == "application/problem+json"
+    assert problem["field"] == "X-Array-Encoding" and "base64 or json" in problem["detail"]
