@@ -63,6 +63,9 @@ bench: system-deps python-deps
 	swift build -c release --product noise-generation-bench
 	swift build $(SWIFT_FLAGS) --product noise-service
 	$(PYTHON) bench/library_vs_cleanlab.py
+	$(PYTHON) bench/end_to_end.py
+	$(PYTHON) bench/server_side.py
+	$(PYTHON) bench/throughput.py
 
 format:
 	swift format format -i -r Sources Tests Fuzz Package.swift

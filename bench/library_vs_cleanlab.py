@@ -81,8 +81,10 @@ def run_cleanlab(workload, calls, K, N, trace, frac):
 
 
 def run_swift(binary, workload, calls, K, N, trace, frac):
+    # numpy asks for transparent huge pages for its large arrays; glibc's malloc does so when told
+    env = dict(os.environ, GLIBC_TUNABLES="glibc.malloc.hugetlb=1")
     out = subprocess.run([binary, workload, str(calls), str(K), str(N), repr(trace), repr(frac)],
-                         check=True, capture_output=True, text=True).stdout
+                         check=True, capture_output=True, text=True, env=env).stdout
     return json.loads(out)
 
 

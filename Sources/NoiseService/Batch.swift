@@ -4,11 +4,12 @@ import Dispatch
 ///
 /// The body is `{"requests": [{"path": "/noise-matrix", "body": {...}}, ...]}` and the answer
 /// `{"responses": [{"status": 200, "body": {...}}, ...]}`, in order. Each item's answer is
-/// exactly what its endpoint would answer alone, problems included; an item with bad arguments
-/// does not fail the others. A malformed envelope (an item that is not `{"path", "body"}` with a
-/// known path and an object body) fails the whole batch. All items are decoded first, so that the batch's total work can be bounded before
-/// any is computed (`maxWork` units: about one unit per label, matrix entry or output value),
-/// then computed in parallel on all cores, all under the batch's deadline.
+/// exactly what its endpoint would answer alone, problems included; one bad item does not fail
+/// the others: an unknown path gets the 404 a request to it would, a body that is not the
+/// endpoint's request its 400 or 422, and an item that is not such an object a 400. All items
+/// are decoded first, so that the batch's total work can be bounded before any is computed
+/// (`maxWork` units: about one unit per label, matrix entry or output value), then computed in
+/// parallel on all cores, all under the batch's deadline.
 enum Batch {
   static let endpoints = [
     "/noise-matrix", "/noisy-labels", "/validate", "/probabilities", "/balls-into-bins",
@@ -50,6 +51,7 @@ enum Batch {
   }
 
   static func decode(_ item: BatchItem) -> Item {
+    if let problem = item.problem { return .failed(problem) }
     do throws(Problem) {
       switch item.path {
       case "/noise-matrix": return .noiseMatrix(try RequestDecoder.noiseMatrix(item.body))
@@ -57,7 +59,12 @@ enum Batch {
       case "/validate": return .validate(try RequestDecoder.validate(item.body))
       case "/probabilities": return .probabilities(try RequestDecoder.probabilities(item.body))
       case "/balls-into-bins": return .balls(try RequestDecoder.balls(item.body))
-      default: preconditionFailure("RequestDecoder.batch admits only known paths")
+      default:
+        return .failed(
+          Problem(
+            404, "not-found", "No such endpoint",
+            "a batch item's path must be one of \(endpoints.joined(separator: ", ")), not \(item.path.prefix(100))"
+          ))
       }
     } catch {
       return .failed(error)
@@ -67,8 +74,7 @@ enum Batch {
   static func respond(_ request: HTTPRequest, _ context: RequestContext) throws(Problem)
     -> HTTPResponse
   {
-    let raw = try RequestDecoder.batch(
-      request.body, maxItems: context.configuration.maxBatchItems, endpoints: endpoints)
+    let raw = try RequestDecoder.batch(request.body, maxItems: context.configuration.maxBatchItems)
     let count = raw.count
     // Each iteration initializes its own slot, and concurrentPerform returns only after every
     // iteration has finished, so the slots need no lock.
@@ -97,7 +103,7 @@ enum Batch {
         do throws(Problem) {
           response = try items[i].execute(context)
         } catch {
-          response = error.response(instance: raw[i].path)
+          response = error.response(instance: raw[i].problem == nil ? raw[i].path : nil)
         }
         (slots + i).initialize(to: (response.status, response.body))
       }

@@ -123,12 +123,9 @@ public enum RequestDecoder {
 
   /// `POST /batch`: `{"requests": [{"path": "/noise-matrix", "body": {...}}, ...]}`. Each
   /// item's body is returned as its own `RequestBody`, decoded later by the item's endpoint, so
-  /// that an item whose arguments are wrong fails alone. The envelope is checked here, and an
-  /// envelope error fails the whole batch: an item that is not an object with exactly a `path`
-  /// naming one of `endpoints` and an object `body`.
-  public static func batch(_ body: RequestBody, maxItems: Int, endpoints: [String])
-    throws(Problem) -> [BatchItem]
-  {
+  /// that one malformed item fails alone. `itemProblems` holds items that are not even objects
+  /// with a `path` string and a `body`.
+  public static func batch(_ body: RequestBody, maxItems: Int) throws(Problem) -> [BatchItem] {
     var r = try ObjectReader(body)
     defer { r.close() }
     var items: [BatchItem]?
@@ -149,12 +146,17 @@ public enum RequestDecoder {
         let status = CSimdJSON_array_next_raw(r.parser, &text, &length, &r.error)
         if status == 0 { break }
         if status < 0 { throw r.problem(field: field) }
-        let name = "requests[\(list.count)]"
         if status == 2 {
-          throw Problem.wrongType(name, "\(name) must be an object with \"path\" and \"body\"")
+          list.append(
+            BatchItem(
+              path: "", body: RequestBody(),
+              problem: Problem.wrongType(
+                "requests", "requests[\(list.count)] must be an object with \"path\" and \"body\""))
+          )
+          continue
         }
         let raw = UnsafeRawBufferPointer(start: UnsafeRawPointer(text!), count: length)
-        list.append(try batchItem(raw, name: name, endpoints: endpoints))
+        list.append(batchItem(raw, index: list.count))
       }
       items = list
     }
@@ -162,16 +164,14 @@ public enum RequestDecoder {
     return items
   }
 
-  static func batchItem(_ raw: UnsafeRawBufferPointer, name: String, endpoints: [String])
-    throws(Problem) -> BatchItem
-  {
+  static func batchItem(_ raw: UnsafeRawBufferPointer, index: Int) -> BatchItem {
     let itemBody = RequestBody(capacity: raw.count)
     itemBody.append(raw)
-    var path: String?
-    var body: RequestBody?
     do throws(Problem) {
       var r = try ObjectReader(itemBody)
       defer { r.close() }
+      var path: String?
+      var body: RequestBody?
       while let field = try r.nextField(allowed: ["path", "body"]) {
         if field == "path" {
           path = try r.string(field)
@@ -190,19 +190,12 @@ public enum RequestDecoder {
         }
       }
       guard let path else { throw Problem.missingField("path") }
-      guard body != nil else { throw Problem.missingField("body") }
-      if !endpoints.contains(path) {
-        throw Problem.invalidValue(
-          "path",
-          "\"path\" must be one of \(endpoints.joined(separator: ", ")), not \(path.prefix(100))")
-      }
+      return BatchItem(path: path, body: body ?? RequestBody([UInt8]("{}".utf8)), problem: nil)
     } catch {
       var problem = error
-      problem.detail = "\(name): " + problem.detail
-      problem.field = problem.field.map { "\(name).\($0)" } ?? name
-      throw problem
+      problem.detail = "requests[\(index)]: " + problem.detail
+      return BatchItem(path: "", body: RequestBody(), problem: problem)
     }
-    return BatchItem(path: path!, body: body!)
   }
 
   /// A bare JSON matrix (the `noise_matrix` part of a multipart body): the text is read as the
@@ -232,6 +225,8 @@ public enum RequestDecoder {
 public struct BatchItem: Sendable {
   public var path: String
   public var body: RequestBody
+  /// Set when the item itself is malformed (not an object, no `path`).
+  public var problem: Problem?
 }
 
 /// simdjson parsers, one cached per thread: each holds buffers sized to the largest document it
