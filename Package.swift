@@ -58,7 +58,9 @@ let package = Package(
 )
 
 // libFuzzer targets, built only with NOISE_SERVICE_FUZZ=1 (they take their main from libFuzzer):
-//   NOISE_SERVICE_FUZZ=1 swift build -c release --sanitize=fuzzer --sanitize=address --product fuzz-npy
+//   NOISE_SERVICE_FUZZ=1 swift build -c release --sanitize=fuzzer --sanitize=address \
+//     -Xswiftc -sanitize=fuzzer,address --product fuzz-npy
+// (swiftc keeps only its last -sanitize= flag; the combined one gives Swift code coverage too)
 // `Fuzz/run` builds and runs them.
 if Context.environment["NOISE_SERVICE_FUZZ"] != nil {
   package.targets.append(
