@@ -2,6 +2,10 @@
 import Glibc
 import NoiseService
 
+/// glibc's `mallopt` and `M_MMAP_THRESHOLD` (malloc.h, which the Glibc module does not export).
+@_silgen_name("mallopt") func mallopt(_ parameter: Int32, _ value: Int32) -> Int32
+let mallocMmapThreshold: Int32 = -3
+
 nonisolated func run() -> Int32 {
   var environment: [String: String] = [:]
   var entry = environ
@@ -34,6 +38,12 @@ nonisolated func run() -> Int32 {
     _ = message.withCString { write(2, $0, strlen($0)) }
     return 2
   }
+
+  // Large buffers (request bodies, answers, label arrays) go straight to mmap and back to the
+  // kernel when freed. glibc's default threshold rises to the largest block freed so far, after
+  // which such buffers stay in the per-thread arenas: memory that is reused but never returned,
+  // so the process's size would depend on which thread last served a large request.
+  _ = mallopt(mallocMmapThreshold, 4 << 20)
 
   // Writing to a closed socket must be an error return, not a signal that kills the process.
   signal(SIGPIPE, SIG_IGN)

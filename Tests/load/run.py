@@ -92,12 +92,15 @@ def request(port, method, path, body=None, headers=None, timeout=60, connection=
 
 
 def wait_quiet(port, timeout=30):
-    """Waits until the server has no request in flight but the /metrics one asking."""
+    """Waits until the server has no request in flight and no connection open but the /metrics
+    one asking (connection threads hold stacks and buffers until they end)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         _, _, data = request(port, "GET", "/metrics")
-        match = re.search(rb"noise_service_requests_in_flight (\d+)", data)
-        if match and int(match.group(1)) <= 1:
+        flight = re.search(rb"noise_service_requests_in_flight (\d+)", data)
+        connections = re.search(rb"noise_service_connections (\d+)", data)
+        if flight and connections and int(flight.group(1)) <= 1 and int(connections.group(1)) <= 1:
+            time.sleep(0.2)
             return True
         time.sleep(0.1)
     return False
@@ -242,6 +245,7 @@ def test_load_and_determinism(short):
         conn.close()
 
         warm = run_wrk(server.port, script, warmup)
+        wait_quiet(server.port)
         baseline = server.rss_mb()
         load.note("warm-up %d s: %.0f req/s; RSS after it %.1f MB" % (warmup, warm["rps"], baseline))
         series = [baseline]
@@ -270,6 +274,7 @@ def test_load_and_determinism(short):
                 determinism.note("%d random valid requests sent during a wrk run: %d byte-identical to the "
                                  "serial answers on the idle server" % (count, same))
                 determinism.check(same == count, "%d of %d answers differ" % (count - same, count))
+            wait_quiet(server.port)
             rss = server.rss_mb()
             series.append(rss)
             load.note("run %d (%d s, 64 connections): %.0f req/s, %d requests, p99 %s, non-2xx %d, socket "
