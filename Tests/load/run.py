@@ -509,8 +509,10 @@ def test_disconnecting_clients(short):
         series = []
         started = time.monotonic()
         with ThreadPoolExecutor(32) as pool:
-            for part in range(5):
-                list(pool.map(run, kinds[part * total // 5:(part + 1) * total // 5]))
+            # a sixth first, as a warm-up: the per-thread malloc arenas fill up to their working
+            # size (glibc makes up to 8 per core); then the RSS after each further sixth
+            for part in range(6):
+                list(pool.map(run, kinds[part * total // 6:(part + 1) * total // 6]))
                 # the server finishes the work of clients that left before it can be measured
                 wait_quiet(server.port)
                 series.append(server.rss_mb())
@@ -520,10 +522,17 @@ def test_disconnecting_clients(short):
         correct = sum(1 for a, e in zip(answers, expected) if a == e)
         result.note("%d clients in %.1f s (half mid-upload, half mid-response, half of each with a TCP reset); "
                     "client-side errors %d" % (total, elapsed, errors[0]))
-        result.note("RSS after each fifth (MB): " + ", ".join("%.1f" % r for r in series))
+        result.note("RSS after the warm-up sixth and after each further sixth (MB): "
+                    + ", ".join("%.1f" % r for r in series))
         result.note("afterwards: %d of %d requests answered byte-identically to before" % (correct, len(checks)))
         result.check(alive, "the server died")
-        result.check(max(series[1:]) <= 1.10 * series[0] + 5, "RSS grew: %s" % series)
+        # glibc's per-thread arenas and thread-stack cache make the RSS of a quiet server vary by
+        # several MB from one measurement to the next; a leak shows as a trend instead (1 KB per
+        # client would be 10 MB over the long run), and in the sanitizer runs
+        first, last = sum(series[1:3]) / 2, sum(series[-2:]) / 2
+        result.check(last <= max(1.10 * first, first + 5),
+                     "RSS trends upward: %.1f MB at the start, %.1f MB at the end" % (first, last))
+        result.check(max(series) < 96, "RSS reached %.1f MB" % max(series))
         result.check(correct == len(checks), "%d answers differ" % (len(checks) - correct))
         result.figures = {"rss_mb": series}
     finally:
