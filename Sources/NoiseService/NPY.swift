@@ -19,7 +19,14 @@ public enum NPY {
     public enum Kind: Sendable { case signed, unsigned, float }
     public var kind: Kind
     public var size: Int
+    /// Always false for single bytes, which have no byte order (numpy reads `>i1` as `|i1`).
     public var bigEndian: Bool
+
+    public init(kind: Kind, size: Int, bigEndian: Bool) {
+      self.kind = kind
+      self.size = size
+      self.bigEndian = bigEndian && size > 1
+    }
 
     /// numpy's `descr` string, as np.save writes it.
     public var descr: String {
