@@ -10,47 +10,53 @@ enum Base64 {
   }()
 
   /// The bytes, or nil for text that is not padded base64.
+  ///
+  /// The length must be a multiple of 4, and `=` may only pad the last group (`xx==` or
+  /// `xxx=`). Unused low bits of a padded group are ignored, as most decoders do. All groups but
+  /// the last decode without branches; an invalid character anywhere sets the high bits of a
+  /// running OR, checked once at the end.
   static func decode(_ text: String) -> [UInt8]? {
     var text = text
     return text.withUTF8 { input -> [UInt8]? in
       let n = input.count
       guard n % 4 == 0 else { return nil }
-      if n == 0 { return [] }
-      var padding = 0
-      if input[n - 1] == UInt8(ascii: "=") { padding += 1 }
-      if input[n - 2] == UInt8(ascii: "=") { padding += 1 }
+      guard n > 0, let src = input.baseAddress else { return [] }
+      let pad = UInt8(ascii: "=")
+      let padding = input[n - 1] == pad ? (input[n - 2] == pad ? 2 : 1) : 0
       let length = n / 4 * 3 - padding
-      var valid = true
+      var invalid: UInt8 = 0
       let out = [UInt8](unsafeUninitializedCapacity: length) { buffer, initialized in
-        var o = 0
-        var i = 0
-        while i < n {
-          let a = reverse[Int(input[i])]
-          let b = reverse[Int(input[i + 1])]
-          let c = input[i + 2] == UInt8(ascii: "=") && i + 4 == n ? 0 : reverse[Int(input[i + 2])]
-          let d = input[i + 3] == UInt8(ascii: "=") && i + 4 == n ? 0 : reverse[Int(input[i + 3])]
-          if (a | b | c | d) & 0xc0 != 0 {
-            valid = false
-            break
+        reverse.withUnsafeBufferPointer { table in
+          let t = table.baseAddress!
+          let dst = buffer.baseAddress!
+          var i = 0
+          var o = 0
+          while i + 4 < n {
+            let a = t[Int(src[i])]
+            let b = t[Int(src[i + 1])]
+            let c = t[Int(src[i + 2])]
+            let d = t[Int(src[i + 3])]
+            invalid |= a | b | c | d
+            let triple = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6 | UInt32(d)
+            dst[o] = UInt8(truncatingIfNeeded: triple >> 16)
+            dst[o + 1] = UInt8(truncatingIfNeeded: triple >> 8)
+            dst[o + 2] = UInt8(truncatingIfNeeded: triple)
+            i += 4
+            o += 3
           }
+          let a = t[Int(src[i])]
+          let b = t[Int(src[i + 1])]
+          let c = padding == 2 ? 0 : t[Int(src[i + 2])]
+          let d = padding >= 1 ? 0 : t[Int(src[i + 3])]
+          invalid |= a | b | c | d
           let triple = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6 | UInt32(d)
-          if o < length {
-            buffer[o] = UInt8(truncatingIfNeeded: triple >> 16)
-            o += 1
-          }
-          if o < length {
-            buffer[o] = UInt8(truncatingIfNeeded: triple >> 8)
-            o += 1
-          }
-          if o < length {
-            buffer[o] = UInt8(truncatingIfNeeded: triple)
-            o += 1
-          }
-          i += 4
+          dst[o] = UInt8(truncatingIfNeeded: triple >> 16)
+          if padding < 2 { dst[o + 1] = UInt8(truncatingIfNeeded: triple >> 8) }
+          if padding < 1 { dst[o + 2] = UInt8(truncatingIfNeeded: triple) }
         }
-        initialized = valid ? length : o
+        initialized = length
       }
-      return valid ? out : nil
+      return invalid & 0xc0 == 0 ? out : nil
     }
   }
 
