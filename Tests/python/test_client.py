@@ -75,6 +75,24 @@ def test_other_failures_raise_service_error_with_the_problem(client):
         dead.noise_matrix_is_valid(np.eye(2), [0.5, 0.5])
 
 
+@pytest.mark.parametrize("spin", [0, 1e-7, 0.05])
+def test_polling_for_answers_changes_nothing_but_latency(client, spin):
+    """spin=0 sleeps on the socket at once; 1e-7 polls, gives up and sleeps; 0.05 polls long
+    enough to get most answers while polling. Answers are the same, the socket timeout is back
+    in place afterwards, and a slow answer still arrives."""
+    c = Client("http://127.0.0.1:%d" % client.port, timeout=30, spin=spin)
+    py = [0.2, 0.3, 0.5]
+    for seed in range(5):
+        assert (c.generate_noise_matrix_from_trace(3, 2.0, py=py, seed=seed)
+                == ng.generate_noise_matrix_from_trace(3, 2.0, py=py, seed=seed)).all()
+    big = c.generate_noise_matrix_from_trace(300, 150.0, py=[1 / 300] * 300, frac_zero_noise_rates=0.5, seed=3,
+                                             max_iter=5)
+    assert big is None or big.shape == (300, 300)
+    assert c._connection().sock.gettimeout() == 30
+    with pytest.raises(ValueError):
+        Client("http://127.0.0.1:%d" % client.port, spin=-1)
+
+
 DTYPES = ["<i1", "|u1", "<i2", ">i2", "<u2", ">u2", "<i4", ">i4", "<u4", ">u4", "<i8", ">i8", "<u8", ">u8"]
 
 
@@ -89,6 +107,37 @@ def test_npy_transport_every_integer_dtype_and_byte_order(client, dtype):
     expected = ng.generate_noisy_labels(y, nm)
     assert got.dtype == expected.dtype == np.dtype(dtype)
     assert (got == expected).all()
+
+
+@pytest.mark.parametrize("K, high", [(6, 5), (300, 5)])
+def test_npy_labels_travel_narrowed_and_come_back_in_their_dtype(client, K, high):
+    """Above the threshold the client sends int64 labels as the narrowest unsigned type that
+    holds every label and every class < K (uint8, uint16), and widens the answer: the same as
+    cleanlab, and as the JSON path when cleanlab cannot run (classes missing from the labels)."""
+    np.random.seed(K)
+    y = np.random.randint(0, high + 1, 30000).astype(np.int64)
+    py = np.bincount(y, minlength=K) / len(y)
+    nm = np.eye(K)
+    nm[:, :high + 1] = 0.2 / K
+    for k in range(high + 1):
+        nm[k, k] = 0.0
+        nm[k, k] = 1.0 - nm[:, k].sum()
+    nm[K - 1, 0] += 0.1  # some flips to the last class, which needs the wider type
+    nm[0, 0] -= 0.1
+    assert np.allclose(nm.sum(axis=0), 1)
+    got = Client("http://127.0.0.1:%d" % client.port, npy_threshold=1).generate_noisy_labels(y, nm, seed=5)
+    assert py[0] > 0
+    assert got.dtype == np.int64
+    if K == 6:
+        np.random.seed(5)
+        assert (got == ng.generate_noisy_labels(y, nm)).all()
+    as_json = Client("http://127.0.0.1:%d" % client.port, npy_threshold=10**9)
+    assert (got == as_json.generate_noisy_labels(y, nm, seed=5)).all()
+    assert (got == K - 1).sum() > 0
+    with pytest.raises(ValueError, match="label -1 at index 3"):
+        bad = y.copy()
+        bad[3] = -1
+        Client("http://127.0.0.1:%d" % client.port, npy_threshold=1).generate_noisy_labels(bad, nm)
 
 
 def multipart(parts):

@@ -26,6 +26,7 @@ import json
 import os
 import socket
 import threading
+import time
 import urllib.parse
 
 import numpy as np
@@ -87,11 +88,18 @@ class Client:
     the socket timeout in seconds. ``npy_threshold``: label arrays with at least this many
     elements are sent and received as ``.npy`` instead of JSON (binary is faster once Python's
     own JSON encoding and decoding dominate; the default was measured with bench/).
+
+    ``spin``: how long, in seconds, to poll for the start of an answer before sleeping on the
+    socket. Waking a sleeping thread costs 30 to 500 microseconds on a virtual machine, more than
+    the server needs for a small noise matrix; polling for half a millisecond keeps the calling
+    thread awake for answers that come quickly, and costs at most that much CPU per call on slow
+    ones. 0 sleeps at once.
     """
 
     npy_threshold = 20_000
+    spin = 0.0005
 
-    def __init__(self, base_url=None, timeout=60.0, npy_threshold=None):
+    def __init__(self, base_url=None, timeout=60.0, npy_threshold=None, spin=None):
         url = urllib.parse.urlsplit(base_url or os.environ.get("NOISE_SERVICE_URL", "http://127.0.0.1:8080"))
         if url.scheme != "http":
             raise ValueError("noise-service speaks plain HTTP; put TLS in a reverse proxy")
@@ -101,6 +109,10 @@ class Client:
         self.timeout = timeout
         if npy_threshold is not None:
             self.npy_threshold = npy_threshold
+        if spin is not None:
+            if not spin >= 0:
+                raise ValueError("spin must be a non-negative number of seconds")
+            self.spin = float(spin)
         self._local = threading.local()
 
     # -- transport ---------------------------------------------------------------------------
@@ -108,7 +120,7 @@ class Client:
     def _connection(self):
         conn = getattr(self._local, "connection", None)
         if conn is None:
-            conn = _Connection(self.host, self.port, self.timeout)
+            conn = _Connection(self.host, self.port, self.timeout, self.spin)
             self._local.connection = conn
         return conn
 
@@ -184,6 +196,12 @@ class Client:
         return np.array(answer["noisy_labels"], dtype=labels.dtype)
 
     def _noisy_labels_npy(self, labels, matrix, seed):
+        wire = _narrowest(labels, len(matrix))
+        if wire is not None:
+            # The server answers in the dtype it gets. Labels and the noisy labels (< K) fit in
+            # the narrower type, so nothing wraps; the answer is widened back.
+            result = self._noisy_labels_npy(labels.astype(wire), matrix, seed)
+            return result.astype(labels.dtype)
         boundary = "noise-service-%s" % os.urandom(12).hex()
         parts = []
         for name, content, content_type in (
@@ -309,6 +327,23 @@ def _array(value):
     return np.array(value, dtype=np.float64)
 
 
+def _narrowest(labels, K):
+    """The smallest unsigned dtype narrower than ``labels``' that holds every label and every
+    class 0..K-1, or None. Sending 1-byte labels instead of 8-byte ones moves an eighth of the
+    bytes each way, which for millions of labels saves more than the two passes cost."""
+    if labels.size == 0 or labels.dtype.itemsize == 1:
+        return None
+    low, high = labels.min(), labels.max()
+    if low < 0:
+        return None  # the server rejects it, with the label as sent
+    top = max(int(high), K - 1)
+    for dtype in (np.uint8, np.uint16, np.uint32):
+        if top <= np.iinfo(dtype).max:
+            wire = np.dtype(dtype)
+            return wire if wire.itemsize < labels.dtype.itemsize else None
+    return None
+
+
 def _load_npy(data):
     """np.load of an .npy held in memory, without copying the data."""
     view = memoryview(data)
@@ -337,10 +372,12 @@ class _Connection:
     piece and answers read with a minimal parser (http.client's header parsing costs more per
     call than computing a small noise matrix). The service always sends Content-Length."""
 
-    def __init__(self, host, port, timeout):
+    def __init__(self, host, port, timeout, spin=0.0):
         self.http = http.client.HTTPConnection(host, port, timeout=timeout)
         self.http.connect()
         self.sock = self.http.sock
+        self.timeout = self.sock.gettimeout()
+        self.spin = spin
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.host_header = "%s:%d" % (host, port)
         self.buffer = bytearray()
@@ -372,10 +409,27 @@ class _Connection:
         return status, response_headers, data
 
     def _fill(self):
-        chunk = self.sock.recv(262144)
+        chunk = self._poll() if self.spin > 0 else None
+        if chunk is None:
+            chunk = self.sock.recv(262144)
         if not chunk:
             raise _StaleConnection()
         self.buffer += chunk
+
+    def _poll(self):
+        """What a non-blocking recv gets within ``spin`` seconds, or None if nothing came."""
+        sock = self.sock
+        deadline = time.perf_counter() + self.spin
+        sock.setblocking(False)
+        try:
+            while True:
+                try:
+                    return sock.recv(262144)
+                except BlockingIOError:
+                    if time.perf_counter() >= deadline:
+                        return None
+        finally:
+            sock.settimeout(self.timeout)
 
     def _read(self):
         while True:
