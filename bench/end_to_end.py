@@ -59,7 +59,7 @@ def main():
     y_all = np.random.choice(K, 10**7, p=py)
     for trace in (2.0, 5.0):
         m = ng.generate_noise_matrix_from_trace(K, trace, py=py, valid_noise_matrix=False, seed=7)
-        for N, calls in ((10**5, 5 if q else 20), (10**6, 3 if q else 10), (10**7, 2 if q else 5)):
+        for N, calls in ((10**5, 5 if q else 20), (10**6, 3 if q else 10), (10**7, 2 if q else 7)):
             y = y_all[:N]
             client.generate_noisy_labels(y, m, seed=0)  # warm-up: the server's first big buffers
             ours, got = timed(lambda s: client.generate_noisy_labels(y, m, seed=s), calls)
