@@ -16,19 +16,29 @@ extension RandomState {
   public mutating func dirichletOnes(count: Int) throws(NoiseGenerationError) -> [Double] {
     if count < 0 { throw .numpy(message: "negative dimensions are not allowed") }
     try Self.checkSampleCount(count, "count")
-    let n = count
-    return withWords { (c: inout MTWords) -> [Double] in
-      [Double](unsafeUninitializedCapacity: n) { buffer, initialized in
-        var acc = 0.0
-        for j in 0..<n {
-          let draw = -log(1.0 - c.nextDouble())
-          buffer[j] = draw
-          acc = acc + draw
-        }
-        let invacc = 1 / acc
-        for j in 0..<n { buffer[j] = buffer[j] * invacc }
-        initialized = n
+    return [Double](unsafeUninitializedCapacity: count) { buffer, initialized in
+      fillDirichletOnes(buffer, scale: 1.0)
+      initialized = count
+    }
+  }
+
+  /// `np.random.dirichlet(np.ones(buffer.count)) * scale`, written into `buffer`: each entry is
+  /// `(draw * invacc) * scale`, the two roundings numpy makes when the caller multiplies the
+  /// returned array by `scale` (a `scale` of 1 changes nothing).
+  @usableFromInline
+  mutating func fillDirichletOnes(_ buffer: UnsafeMutableBufferPointer<Double>, scale: Double) {
+    guard let out = buffer.baseAddress else { return }
+    let n = buffer.count
+    withWords { (c: inout MTWords) -> Void in
+      c.reserve(2 * n)
+      var acc = 0.0
+      for j in 0..<n {
+        let draw = -log(1.0 - c.nextDouble())
+        out[j] = draw
+        acc = acc + draw
       }
+      let invacc = 1 / acc
+      for j in 0..<n { out[j] = (out[j] * invacc) * scale }
     }
   }
 }

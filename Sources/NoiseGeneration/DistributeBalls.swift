@@ -61,6 +61,39 @@ public func randomlyDistributeNBallsIntoKBins(
     throw .invalidArgument(
       argument: "K", reason: "must be positive when N > 0 (cleanlab divides by K)")
   }
+  return try withUnsafeTemporaryAllocation(of: Double.self, capacity: K) {
+    (bins) throws(NoiseGenerationError) -> [Int] in
+    try [Int](unsafeUninitializedCapacity: K) {
+      (counts, initialized) throws(NoiseGenerationError) in
+      try randomlyDistributeNBallsIntoKBins(
+        N: N, into: counts, bins: bins, maxBallsPerBin: maxBallsPerBin,
+        minBallsPerBin: minBallsPerBin, randomState: &randomState, cancellation: cancellation)
+      initialized = K
+    }
+  }
+}
+
+/// ``randomlyDistributeNBallsIntoKBins(N:K:maxBallsPerBin:minBallsPerBin:randomState:cancellation:)``
+/// with `K = counts.count`, writing the counts into `counts` and using `bins` (at least `K`
+/// entries) as scratch. The caller has made the checks that precede cleanlab's `N == 0` return.
+func randomlyDistributeNBallsIntoKBins(
+  N: Int,
+  into counts: UnsafeMutableBufferPointer<Int>,
+  bins scratch: UnsafeMutableBufferPointer<Double>,
+  maxBallsPerBin: Int?,
+  minBallsPerBin: Int?,
+  randomState: inout RandomState,
+  cancellation: Cancellation
+) throws(NoiseGenerationError) {
+  let K = counts.count
+  if N == 0 {
+    counts.update(repeating: 0)
+    return
+  }
+  if K == 0 {
+    throw .invalidArgument(
+      argument: "K", reason: "must be positive when N > 0 (cleanlab divides by K)")
+  }
 
   let upper = maxBallsPerBin.map { Swift.min($0, N) } ?? N
   // Python's min(int, float) keeps the int unless the float is smaller; only the value matters.
@@ -76,17 +109,18 @@ public func randomlyDistributeNBallsIntoKBins(
       argument: "N", reason: "must be at most \(maxBalls) after capping by max_balls_per_bin * K")
   }
 
-  let probabilities = try generateNRandProbabilitiesThatSumToM(
-    n: K, m: .int(1), maxProb: .float(Double(upper) / Double(total)),
+  let bins = UnsafeMutableBufferPointer(rebasing: scratch[0..<K])
+  try generateNRandProbabilitiesThatSumToM(
+    into: bins, m: .int(1), maxProb: .float(Double(upper) / Double(total)),
     minProb: lower / Double(total), randomState: &randomState, cancellation: cancellation)
 
   let target = Double(total)
-  var bins = probabilities.map { ($0 * target).rounded(.toNearestOrEven) }
+  for i in 0..<K { bins[i] = (bins[i] * target).rounded(.toNearestOrEven) }
   // Every bin is a non-negative integer and every partial sum stays below 2**53 (bins are about
   // total * probability <= 2**50 each, and sum to about total), so Python's float sum is exact
   // and each correction step moves it by exactly 1. Tracking it incrementally is therefore the
   // same as cleanlab's re-summing on every test.
-  var sum = pythonSum(bins)
+  var sum = pythonSum(UnsafeBufferPointer(bins))
   var steps = 0
   let stepLimit = 4 * K + 64
   func step() throws(NoiseGenerationError) {
@@ -97,41 +131,37 @@ public func randomlyDistributeNBallsIntoKBins(
     }
     if steps & 1023 == 0 { try cancellation.check() }
   }
-  func correct<Extrema: ExtremaTracker>(
-    _ values: UnsafeMutableBufferPointer<Double>, _ extrema: inout Extrema
-  ) throws(NoiseGenerationError) {
+  func correct<Extrema: ExtremaTracker>(_ extrema: inout Extrema) throws(NoiseGenerationError) {
     while sum != target {
       while sum > target {
         try step()
         let i = extrema.maxIndex()
-        values[i] -= 1
+        bins[i] -= 1
         extrema.changed(at: i)
         sum -= 1
       }
       while sum < target {
         try step()
         let i = extrema.minIndex()
-        values[i] += 1
+        bins[i] += 1
         extrema.changed(at: i)
         sum += 1
       }
     }
   }
-  try bins.withUnsafeMutableBufferPointer { (values) throws(NoiseGenerationError) -> Void in
-    if values.count < extremaTreeThreshold {
-      var extrema = LinearExtrema(values)
-      try correct(values, &extrema)
-    } else {
-      var extrema = BlockTreeExtrema(values)
-      try correct(values, &extrema)
-    }
+  if K < extremaTreeThreshold {
+    var extrema = LinearExtrema(bins)
+    try correct(&extrema)
+  } else {
+    var extrema = BlockTreeExtrema(bins)
+    try correct(&extrema)
   }
-  assert(pythonSum(bins) == target)
-  return bins.map { Int($0) }
+  assert(pythonSum(UnsafeBufferPointer(bins)) == target)
+  for i in 0..<K { counts[i] = Int(bins[i]) }
 }
 
 /// Python's built-in `sum` over a float array: left to right from the integer 0.
-func pythonSum(_ values: [Double]) -> Double {
+func pythonSum(_ values: UnsafeBufferPointer<Double>) -> Double {
   var total = 0.0
   for v in values { total = total + v }
   return total

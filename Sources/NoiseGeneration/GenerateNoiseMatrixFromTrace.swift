@@ -58,11 +58,17 @@ public func generateNoiseMatrixFromTrace(
   maxIter: Int = 10000,
   cancellation: Cancellation = .none
 ) throws(NoiseGenerationError) -> NoiseMatrixFromTrace {
-  var random = RandomState(seed: UInt32(0))
-  return try generateNoiseMatrixFromTrace(
+  try checkNoiseMatrixArguments(
     K: K, trace: trace, maxTraceProb: maxTraceProb, minTraceProb: minTraceProb,
     maxNoiseRate: maxNoiseRate, minNoiseRate: minNoiseRate, validNoiseMatrix: validNoiseMatrix,
-    py: py, fracZeroNoiseRates: fracZeroNoiseRates, seed: seed, maxIter: maxIter,
+    py: py, fracZeroNoiseRates: fracZeroNoiseRates)
+  if maxIter < 1 { return NoiseMatrixFromTrace(matrix: nil, iterations: 0) }
+  try checkClassCount(K)
+  var random = try RandomState(seed: seed)
+  return try drawNoiseMatrix(
+    K: K, trace: trace, maxTraceProb: maxTraceProb, minTraceProb: minTraceProb,
+    maxNoiseRate: maxNoiseRate, minNoiseRate: minNoiseRate, validNoiseMatrix: validNoiseMatrix,
+    py: py, fracZeroNoiseRates: fracZeroNoiseRates, maxIter: maxIter,
     cancellation: cancellation, randomState: &random)
 }
 
@@ -83,6 +89,32 @@ func generateNoiseMatrixFromTrace(
   cancellation: Cancellation,
   randomState random: inout RandomState
 ) throws(NoiseGenerationError) -> NoiseMatrixFromTrace {
+  try checkNoiseMatrixArguments(
+    K: K, trace: trace, maxTraceProb: maxTraceProb, minTraceProb: minTraceProb,
+    maxNoiseRate: maxNoiseRate, minNoiseRate: minNoiseRate, validNoiseMatrix: validNoiseMatrix,
+    py: py, fracZeroNoiseRates: fracZeroNoiseRates)
+  if maxIter < 1 { return NoiseMatrixFromTrace(matrix: nil, iterations: 0) }
+  try checkClassCount(K)
+  random = try RandomState(seed: seed)
+  return try drawNoiseMatrix(
+    K: K, trace: trace, maxTraceProb: maxTraceProb, minTraceProb: minTraceProb,
+    maxNoiseRate: maxNoiseRate, minNoiseRate: minNoiseRate, validNoiseMatrix: validNoiseMatrix,
+    py: py, fracZeroNoiseRates: fracZeroNoiseRates, maxIter: maxIter,
+    cancellation: cancellation, randomState: &random)
+}
+
+/// Step 1 up to the `max_iter < 1` return: the finiteness checks and cleanlab's `ValueError`s.
+private func checkNoiseMatrixArguments(
+  K: Int,
+  trace: PythonNumber,
+  maxTraceProb: PythonNumber,
+  minTraceProb: Double,
+  maxNoiseRate: PythonNumber,
+  minNoiseRate: Double,
+  validNoiseMatrix: Bool,
+  py: [Double]?,
+  fracZeroNoiseRates: Double
+) throws(NoiseGenerationError) {
   try requireFinite(trace.value, "trace")
   try requireFinite(maxTraceProb.value, "max_trace_prob")
   try requireFinite(minTraceProb, "min_trace_prob")
@@ -93,13 +125,33 @@ func generateNoiseMatrixFromTrace(
   if validNoiseMatrix && trace.value <= 1 { throw .cleanlab(.traceNotAboveOne(trace: trace)) }
   if validNoiseMatrix && py == nil && K > 2 { throw .cleanlab(.priorRequired) }
   if K <= 1 { throw .cleanlab(.tooFewClasses(K: K)) }
-  if maxIter < 1 { return NoiseMatrixFromTrace(matrix: nil, iterations: 0) }
+}
+
+private func checkClassCount(_ K: Int) throws(NoiseGenerationError) {
   if K > NoiseMatrix.maxClasses {
     throw .invalidArgument(argument: "K", reason: "must be at most \(NoiseMatrix.maxClasses)")
   }
+}
 
-  random = try RandomState(seed: seed)
-
+/// Steps 3 and 4, on a generator just seeded.
+///
+/// Every attempt works in one scratch allocation made for the whole call (the matrix, its
+/// diagonal, a column's noise rates, the zeros per column, the row order and the validity
+/// check's scratch), so an attempt allocates nothing; only the returned matrix is a new array.
+private func drawNoiseMatrix(
+  K: Int,
+  trace: PythonNumber,
+  maxTraceProb: PythonNumber,
+  minTraceProb: Double,
+  maxNoiseRate: PythonNumber,
+  minNoiseRate: Double,
+  validNoiseMatrix: Bool,
+  py: [Double]?,
+  fracZeroNoiseRates: Double,
+  maxIter: Int,
+  cancellation: Cancellation,
+  randomState random: inout RandomState
+) throws(NoiseGenerationError) -> NoiseMatrixFromTrace {
   if K == 2 {
     if fracZeroNoiseRates >= 0.5 {
       let offDiagonal = trace.value - 1.0
@@ -107,66 +159,96 @@ func generateNoiseMatrixFromTrace(
       let keep = random.rand() > 0.5
       return NoiseMatrixFromTrace(matrix: keep ? matrix : matrix.rotated180(), iterations: 1)
     }
-    let diagonal = try generateNRandProbabilitiesThatSumToM(
-      n: 2, m: trace, randomState: &random, cancellation: cancellation)
-    let matrix = try! NoiseMatrix(
-      K: 2, entries: [diagonal[0], 1 - diagonal[1], 1 - diagonal[0], diagonal[1]])
-    return NoiseMatrixFromTrace(matrix: matrix, iterations: 1)
+    return try withUnsafeTemporaryAllocation(of: Double.self, capacity: 2) {
+      (diagonal) throws(NoiseGenerationError) -> NoiseMatrixFromTrace in
+      try generateNRandProbabilitiesThatSumToM(
+        into: diagonal, m: trace, maxProb: 1.0, minProb: 0.0, randomState: &random,
+        cancellation: cancellation)
+      let matrix = try! NoiseMatrix(
+        K: 2, entries: [diagonal[0], 1 - diagonal[1], 1 - diagonal[0], diagonal[1]])
+      return NoiseMatrixFromTrace(matrix: matrix, iterations: 1)
+    }
   }
 
   // int(K * (K - 1) * frac): a Python int times a float, truncated toward zero.
   let zeroTarget = Double(K * (K - 1)) * fracZeroNoiseRates
+  let prior = py ?? []
   var priorChecked = false
-  var rowOrder = [UInt32](repeating: 0, count: K - 1)
+  let area = K * K
+  let doubles = area + 2 * K + validityScratchCount(K)
+  return try withUnsafeTemporaryAllocation(of: Double.self, capacity: doubles) {
+    (doubles) throws(NoiseGenerationError) -> NoiseMatrixFromTrace in
+    try withUnsafeTemporaryAllocation(of: Int.self, capacity: K) {
+      (zerosPerColumn) throws(NoiseGenerationError) -> NoiseMatrixFromTrace in
+      try withUnsafeTemporaryAllocation(of: UInt32.self, capacity: K - 1) {
+        (rowOrder) throws(NoiseGenerationError) -> NoiseMatrixFromTrace in
+        let base = doubles.baseAddress!
+        let matrix = UnsafeMutableBufferPointer(start: base, count: area)
+        let diagonal = UnsafeMutableBufferPointer(start: base + area, count: K)
+        let rates = UnsafeMutableBufferPointer(start: base + area + K, count: K)
+        let validityScratch = base + area + 2 * K
 
-  for attempt in 1...maxIter {
-    try cancellation.check()
-    var matrix = NoiseMatrix(zeros: K)
-    let diagonal = try generateNRandProbabilitiesThatSumToM(
-      n: K, m: trace, maxProb: maxTraceProb, minProb: minTraceProb, randomState: &random,
-      cancellation: cancellation)
-    for i in 0..<K { matrix[i, i] = diagonal[i] }
+        for attempt in 1...maxIter {
+          try cancellation.check()
+          matrix.update(repeating: 0)
+          try generateNRandProbabilitiesThatSumToM(
+            into: diagonal, m: trace, maxProb: maxTraceProb, minProb: minTraceProb,
+            randomState: &random, cancellation: cancellation)
+          var ones = 0
+          for i in 0..<K {
+            matrix[i * K + i] = diagonal[i]
+            if diagonal[i] == 1 { ones += 1 }
+          }
+          let columnsWithNoise = K - ones
 
-    let columnsWithNoise = K - diagonal.reduce(0) { $0 + ($1 == 1 ? 1 : 0) }
-    guard abs(zeroTarget) < 9_223_372_036_854_775_808.0 else {
-      throw .invalidArgument(
-        argument: "frac_zero_noise_rates",
-        reason: "int(K * (K - 1) * frac_zero_noise_rates) overflows int64"
-          + " (cleanlab raises OverflowError)")
-    }
-    var zeros = Int(zeroTarget) - (K - columnsWithNoise) * (K - 1)
-    zeros = Swift.max(zeros, 0)
-    let zerosPerColumn = try randomlyDistributeNBallsIntoKBins(
-      N: zeros, K: columnsWithNoise, maxBallsPerBin: K - 2, minBallsPerBin: 0,
-      randomState: &random, cancellation: cancellation)
+          guard abs(zeroTarget) < 9_223_372_036_854_775_808.0 else {
+            throw .invalidArgument(
+              argument: "frac_zero_noise_rates",
+              reason: "int(K * (K - 1) * frac_zero_noise_rates) overflows int64"
+                + " (cleanlab raises OverflowError)")
+          }
+          var zeros = Int(zeroTarget) - (K - columnsWithNoise) * (K - 1)
+          zeros = Swift.max(zeros, 0)
+          try randomlyDistributeNBallsIntoKBins(
+            N: zeros,
+            into: UnsafeMutableBufferPointer(rebasing: zerosPerColumn[0..<columnsWithNoise]),
+            bins: rates, maxBallsPerBin: K - 2, minBallsPerBin: 0, randomState: &random,
+            cancellation: cancellation)
 
-    var noisyColumn = 0
-    for column in 0..<K where diagonal[column] != 1 {
-      let count = K - 1 - zerosPerColumn[noisyColumn]
-      noisyColumn += 1
-      var rates = try generateNRandProbabilitiesThatSumToM(
-        n: count, m: .float(1 - diagonal[column]), maxProb: maxNoiseRate, minProb: minNoiseRate,
-        randomState: &random, cancellation: cancellation)
-      // choice([rows other than column], count, replace=False): the first `count` entries of
-      // numpy's permutation(K - 1), each mapped past the diagonal
-      try rowOrder.withUnsafeMutableBufferPointer { (order) throws(NoiseGenerationError) in
-        try random.permutationPrefix(order, prefix: count, cancellation: cancellation)
+          var noisyColumn = 0
+          for column in 0..<K where diagonal[column] != 1 {
+            let count = K - 1 - zerosPerColumn[noisyColumn]
+            noisyColumn += 1
+            let columnRates = UnsafeMutableBufferPointer(rebasing: rates[0..<count])
+            try generateNRandProbabilitiesThatSumToM(
+              into: columnRates, m: .float(1 - diagonal[column]), maxProb: maxNoiseRate,
+              minProb: minNoiseRate, randomState: &random, cancellation: cancellation)
+            // choice([rows other than column], count, replace=False): the first `count` entries
+            // of numpy's permutation(K - 1), each mapped past the diagonal; the rates are popped
+            // from the end of their list into those rows in order
+            try random.permutationPrefix(rowOrder, prefix: count, cancellation: cancellation)
+            for t in 0..<count {
+              let r = Int(rowOrder[t])
+              matrix[(r < column ? r : r + 1) * K + column] = columnRates[count - 1 - t]
+            }
+          }
+
+          if validNoiseMatrix {
+            if !priorChecked {
+              try checkPrior(prior, classes: K)
+              priorChecked = true
+            }
+            let validity = prior.withUnsafeBufferPointer {
+              noiseMatrixValidity(
+                UnsafePointer(base), $0.baseAddress!, K: K, scratch: validityScratch)
+            }
+            if !validity.isValid { continue }
+          }
+          let result = try! NoiseMatrix(K: K, entries: Array(matrix))
+          return NoiseMatrixFromTrace(matrix: result, iterations: attempt)
+        }
+        return NoiseMatrixFromTrace(matrix: nil, iterations: maxIter)
       }
-      for t in 0..<count {
-        let r = Int(rowOrder[t])
-        matrix[r < column ? r : r + 1, column] = rates.removeLast()
-      }
-    }
-
-    if !validNoiseMatrix { return NoiseMatrixFromTrace(matrix: matrix, iterations: attempt) }
-    let prior = py ?? []
-    if !priorChecked {
-      try checkPrior(prior, classes: K)
-      priorChecked = true
-    }
-    if unsafeNoiseMatrixValidity(matrix, py: prior).isValid {
-      return NoiseMatrixFromTrace(matrix: matrix, iterations: attempt)
     }
   }
-  return NoiseMatrixFromTrace(matrix: nil, iterations: maxIter)
 }

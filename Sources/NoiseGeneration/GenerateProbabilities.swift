@@ -46,38 +46,72 @@ public func generateNRandProbabilitiesThatSumToM(
   iterationLimit: Int = probabilityAdjustmentLimit
 ) throws(NoiseGenerationError) -> [Double] {
   if n == 0 { return [] }
+  try checkProbabilityArguments(n: n, m: m, maxProb: maxProb, minProb: minProb)
+  if n < 0 { throw .numpy(message: "negative dimensions are not allowed") }
+  if n > maxProbabilityCount {
+    throw .invalidArgument(argument: "n", reason: "must be at most \(maxProbabilityCount)")
+  }
+  return try [Double](unsafeUninitializedCapacity: n) {
+    (values, initialized) throws(NoiseGenerationError) in
+    try drawRandProbabilities(
+      values, m: m.value, maxProb: maxProb.value, minProb: minProb, randomState: &randomState,
+      cancellation: cancellation, iterationLimit: iterationLimit)
+    initialized = n
+  }
+}
+
+/// ``generateNRandProbabilitiesThatSumToM(n:m:maxProb:minProb:randomState:cancellation:iterationLimit:)``
+/// with `n = values.count`, written into `values` instead of a new array.
+func generateNRandProbabilitiesThatSumToM(
+  into values: UnsafeMutableBufferPointer<Double>,
+  m: PythonNumber,
+  maxProb: PythonNumber,
+  minProb: Double,
+  randomState: inout RandomState,
+  cancellation: Cancellation
+) throws(NoiseGenerationError) {
+  let n = values.count
+  if n == 0 { return }
+  try checkProbabilityArguments(n: n, m: m, maxProb: maxProb, minProb: minProb)
+  try drawRandProbabilities(
+    values, m: m.value, maxProb: maxProb.value, minProb: minProb, randomState: &randomState,
+    cancellation: cancellation, iterationLimit: probabilityAdjustmentLimit)
+}
+
+/// Step 2 and the finiteness checks, for `n != 0`.
+private func checkProbabilityArguments(
+  n: Int, m: PythonNumber, maxProb: PythonNumber, minProb: Double
+) throws(NoiseGenerationError) {
   try requireFinite(m.value, "m")
   try requireFinite(maxProb.value, "max_prob")
   try requireFinite(minProb, "min_prob")
-  let upper = maxProb.value
-  if (upper + floatingPointComparison) < m.value / Double(n) {
+  if (maxProb.value + floatingPointComparison) < m.value / Double(n) {
     throw .cleanlab(.maxProbBelowMean(maxProb: maxProb, m: m, n: n))
   }
   if minProb > (m.value + floatingPointComparison) / Double(n) {
     throw .cleanlab(.minProbAboveMean(maxProb: maxProb, m: m, n: n))
   }
-  if n < 0 { throw .numpy(message: "negative dimensions are not allowed") }
-  if n > maxProbabilityCount {
-    throw .invalidArgument(argument: "n", reason: "must be at most \(maxProbabilityCount)")
-  }
+}
 
-  var result = try randomState.dirichletOnes(count: n)
-  let scale = m.value
-  for i in 0..<n { result[i] = result[i] * scale }
-
-  try result.withUnsafeMutableBufferPointer { (values) throws(NoiseGenerationError) -> Void in
-    let bounds = (upper: upper, lower: minProb)
-    if values.count < extremaTreeThreshold {
-      var extrema = LinearExtrema(values)
-      try adjustIntoBounds(
-        values, &extrema, bounds, &randomState, cancellation, iterationLimit)
-    } else {
-      var extrema = BlockTreeExtrema(values)
-      try adjustIntoBounds(
-        values, &extrema, bounds, &randomState, cancellation, iterationLimit)
-    }
+/// Steps 3 to 5 on a non-empty buffer.
+private func drawRandProbabilities(
+  _ values: UnsafeMutableBufferPointer<Double>,
+  m: Double,
+  maxProb upper: Double,
+  minProb lower: Double,
+  randomState: inout RandomState,
+  cancellation: Cancellation,
+  iterationLimit: Int
+) throws(NoiseGenerationError) {
+  randomState.fillDirichletOnes(values, scale: m)
+  let bounds = (upper: upper, lower: lower)
+  if values.count < extremaTreeThreshold {
+    var extrema = LinearExtrema(values)
+    try adjustIntoBounds(values, &extrema, bounds, &randomState, cancellation, iterationLimit)
+  } else {
+    var extrema = BlockTreeExtrema(values)
+    try adjustIntoBounds(values, &extrema, bounds, &randomState, cancellation, iterationLimit)
   }
-  return result
 }
 
 /// Steps 4 and 5 of ``generateNRandProbabilitiesThatSumToM(n:m:maxProb:minProb:randomState:cancellation:iterationLimit:)``.

@@ -138,6 +138,15 @@ struct MTWords {
     }
   }
 
+  /// Makes up to `count` words available at once (as many as the current block holds), so the
+  /// draws that follow regenerate the block in one step rather than 64 words at a time. Ask
+  /// only for words that will be drawn: with lazy seeding, words made available early cost
+  /// seeding work too.
+  @inline(__always) @inlinable
+  mutating func reserve(_ count: Int) {
+    if ready &- pos < count { refill(atLeast: count) }
+  }
+
   /// Makes at least `count` words available after `pos` in the current block (fewer only at the
   /// end of a block), starting a new block when this one is used up.
   @usableFromInline

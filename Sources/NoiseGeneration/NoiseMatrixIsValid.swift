@@ -77,35 +77,47 @@ func unsafeNoiseMatrixValidity(_ noiseMatrix: NoiseMatrix, py: [Double]) -> Nois
   guard K > 0 else { return NoiseMatrixValidity(failure: .jointDoesNotSumToOne(sum: 0)) }
   return noiseMatrix.entries.withUnsafeBufferPointer { matrix in
     py.withUnsafeBufferPointer { prior in
-      let m = matrix.baseAddress!
-      let p = prior.baseAddress!
-      // joint_noise = np.multiply(noise_matrix, py): column j scaled by py[j].
-      let joint = [Double](unsafeUninitializedCapacity: K * K) { out, initialized in
-        var row = m
-        var target = out.baseAddress!
-        for _ in 0..<K {
-          for c in 0..<K { target[c] = row[c] * p[c] }
-          row += K
-          target += K
-        }
-        initialized = K * K
+      withUnsafeTemporaryAllocation(of: Double.self, capacity: validityScratchCount(K)) {
+        noiseMatrixValidity(
+          matrix.baseAddress!, prior.baseAddress!, K: K, scratch: $0.baseAddress!)
       }
-      let total = joint.withUnsafeBufferPointer { numpySum($0.baseAddress!, count: K * K) }
-      if !(abs(total - 1.0) < floatingPointComparison) {
-        return NoiseMatrixValidity(failure: .jointDoesNotSumToOne(sum: total))
-      }
-      let ps = openBLASMatrixVector(m, p, K: K)
-      for i in 0..<K {
-        let product = ps[i] * p[i]
-        let diagonal = joint[i * K + i]
-        if !(product < diagonal) {
-          return NoiseMatrixValidity(
-            failure: .notLearnable(classIndex: i, marginalProduct: product, joint: diagonal))
-        }
-      }
-      return NoiseMatrixValidity(failure: nil)
     }
   }
+}
+
+/// How many doubles of scratch ``noiseMatrixValidity(_:_:K:scratch:)`` needs.
+func validityScratchCount(_ K: Int) -> Int { K * K + K }
+
+/// The validity check on a row-major `K×K` matrix `m` (`K > 0`) and prior `p`, both finite,
+/// with `validityScratchCount(K)` doubles of scratch for `joint` and `ps`.
+func noiseMatrixValidity(
+  _ m: UnsafePointer<Double>, _ p: UnsafePointer<Double>, K: Int,
+  scratch: UnsafeMutablePointer<Double>
+) -> NoiseMatrixValidity {
+  // joint_noise = np.multiply(noise_matrix, py): column j scaled by py[j].
+  let joint = scratch
+  var row = m
+  var target = joint
+  for _ in 0..<K {
+    for c in 0..<K { target[c] = row[c] * p[c] }
+    row += K
+    target += K
+  }
+  let total = numpySum(joint, count: K * K)
+  if !(abs(total - 1.0) < floatingPointComparison) {
+    return NoiseMatrixValidity(failure: .jointDoesNotSumToOne(sum: total))
+  }
+  let ps = scratch + K * K
+  openBLASMatrixVector(m, p, K: K, into: ps)
+  for i in 0..<K {
+    let product = ps[i] * p[i]
+    let diagonal = joint[i * K + i]
+    if !(product < diagonal) {
+      return NoiseMatrixValidity(
+        failure: .notLearnable(classIndex: i, marginalProduct: product, joint: diagonal))
+    }
+  }
+  return NoiseMatrixValidity(failure: nil)
 }
 
 /// cleanlab's `FLOATING_POINT_COMPARISON`.

@@ -68,8 +68,55 @@ func pairwiseSum(_ base: UnsafePointer<Double>, count n: Int, stride: Int = 1) -
   }
   var half = n / 2
   half -= half % 8
+  if stride == 1 && n <= 256 {
+    // both halves are leaves: sum them side by side, so their additions overlap
+    let (left, right) = pairwiseLeafPair(base, half, base + half, n - half)
+    return left + right
+  }
   return pairwiseSum(base, count: half, stride: stride)
     + pairwiseSum(base + half * stride, count: n - half, stride: stride)
+}
+
+/// Two contiguous leaves of ``pairwiseSum(_:count:stride:)`` (each of 8 to 128 values), summed
+/// in one loop: the same additions in the same order as two separate calls, in two independent
+/// chains.
+@inline(__always)
+private func pairwiseLeafPair(
+  _ a: UnsafePointer<Double>, _ na: Int, _ b: UnsafePointer<Double>, _ nb: Int
+) -> (Double, Double) {
+  let ra = UnsafeRawPointer(a)
+  let rb = UnsafeRawPointer(b)
+  var sa = ra.loadUnaligned(as: SIMD8<Double>.self)
+  var sb = rb.loadUnaligned(as: SIMD8<Double>.self)
+  let blockedA = na - na % 8
+  let blockedB = nb - nb % 8
+  let common = Swift.min(blockedA, blockedB)
+  var i = 8
+  while i < common {
+    sa += ra.loadUnaligned(fromByteOffset: i * 8, as: SIMD8<Double>.self)
+    sb += rb.loadUnaligned(fromByteOffset: i * 8, as: SIMD8<Double>.self)
+    i += 8
+  }
+  var j = i
+  while i < blockedA {
+    sa += ra.loadUnaligned(fromByteOffset: i * 8, as: SIMD8<Double>.self)
+    i += 8
+  }
+  while j < blockedB {
+    sb += rb.loadUnaligned(fromByteOffset: j * 8, as: SIMD8<Double>.self)
+    j += 8
+  }
+  var left = ((sa[0] + sa[1]) + (sa[2] + sa[3])) + ((sa[4] + sa[5]) + (sa[6] + sa[7]))
+  var right = ((sb[0] + sb[1]) + (sb[2] + sb[3])) + ((sb[4] + sb[5]) + (sb[6] + sb[7]))
+  while i < na {
+    left += a[i]
+    i += 1
+  }
+  while j < nb {
+    right += b[j]
+    j += 1
+  }
+  return (left, right)
 }
 
 /// `np.dot(A, x)` for a C-contiguous float64 `K×K` matrix `A` and a length-`K` vector, as the
@@ -96,21 +143,36 @@ func pairwiseSum(_ base: UnsafePointer<Double>, count n: Int, stride: Int = 1) -
 func openBLASMatrixVector(_ a: UnsafePointer<Double>, _ x: UnsafePointer<Double>, K: Int)
   -> [Double]
 {
-  var y = [Double](repeating: 0, count: K)
-  guard K > 0 else { return y }
+  [Double](unsafeUninitializedCapacity: K) { y, initialized in
+    if let out = y.baseAddress { openBLASMatrixVector(a, x, K: K, into: out) }
+    initialized = K
+  }
+}
+
+/// ``openBLASMatrixVector(_:_:K:)`` written into the `K` doubles at `y`.
+///
+/// The rows of the four-row FMA groups are computed two at a time: every lane sees the same
+/// fused multiply-adds in the same order as OpenBLAS's, and the two rows' chains overlap.
+@usableFromInline
+func openBLASMatrixVector(
+  _ a: UnsafePointer<Double>, _ x: UnsafePointer<Double>, K: Int,
+  into y: UnsafeMutablePointer<Double>
+) {
+  guard K > 0 else { return }
+  y.update(repeating: 0, count: K)
   let blockMax = 2048
   let tail = K & 3
   var remaining = K & ~3
   var offset = 0
-  let fourRowGroups = K / 4
+  let fourRowRows = K & ~3
   while remaining > 0 {
     let block = Swift.min(remaining, blockMax)
-    for group in 0..<fourRowGroups {
-      for r in (group * 4)..<(group * 4 + 4) {
-        y[r] = y[r] + dotFMA4(a + r * K + offset, x + offset, count: block)
-      }
+    var r = 0
+    while r < fourRowRows {
+      dotFMA4Rows2(a + r * K + offset, K, x + offset, count: block, into: y + r)
+      r += 2
     }
-    var row = fourRowGroups * 4
+    var row = fourRowRows
     if K & 2 != 0 {
       y[row] = y[row] + dotSSE2(a + row * K + offset, x + offset, count: block)
       y[row + 1] = y[row + 1] + dotSSE2(a + (row + 1) * K + offset, x + offset, count: block)
@@ -122,7 +184,7 @@ func openBLASMatrixVector(_ a: UnsafePointer<Double>, _ x: UnsafePointer<Double>
     offset += block
     remaining -= block
   }
-  if tail == 0 { return y }
+  if tail == 0 { return }
   let t = offset
   for j in 0..<K {
     let row = a + j * K
@@ -137,7 +199,6 @@ func openBLASMatrixVector(_ a: UnsafePointer<Double>, _ x: UnsafePointer<Double>
       y[j] = row[t].multipliedAdding(x[t], y[j])
     }
   }
-  return y
 }
 
 extension Double {
@@ -148,24 +209,44 @@ extension Double {
   }
 }
 
-/// OpenBLAS Haswell `dgemv_kernel_4x4` for one row: four FMA lanes, `(l0 + l2) + (l1 + l3)`.
-@inline(__always)
-private func dotFMA4(_ a: UnsafePointer<Double>, _ x: UnsafePointer<Double>, count: Int)
-  -> Double
-{
+/// Four FMA lanes of one row of OpenBLAS Haswell's `dgemv_kernel_4x4`: lane `l` accumulates
+/// entries `l, l+4, ...` of the row times `x` with fused multiply-adds.
+struct FMALanes {
   var l0 = 0.0
   var l1 = 0.0
   var l2 = 0.0
   var l3 = 0.0
+
+  @inline(__always)
+  mutating func add(_ a: UnsafePointer<Double>, _ x: UnsafePointer<Double>) {
+    l0 = a[0].multipliedAdding(x[0], l0)
+    l1 = a[1].multipliedAdding(x[1], l1)
+    l2 = a[2].multipliedAdding(x[2], l2)
+    l3 = a[3].multipliedAdding(x[3], l3)
+  }
+
+  /// The kernel's per-row result, `(l0 + l2) + (l1 + l3)`.
+  @inline(__always) var combined: Double { (l0 + l2) + (l1 + l3) }
+}
+
+/// OpenBLAS Haswell `dgemv_kernel_4x4` for the two rows starting at `a` (`stride` apart),
+/// added into `y[0..<2]`. The rows are independent, so their FMA chains overlap; each row's four
+/// lanes become one vector FMA.
+@inline(__always)
+private func dotFMA4Rows2(
+  _ a: UnsafePointer<Double>, _ stride: Int, _ x: UnsafePointer<Double>, count: Int,
+  into y: UnsafeMutablePointer<Double>
+) {
+  var r0 = FMALanes()
+  var r1 = FMALanes()
   var i = 0
   while i < count {
-    l0 = a[i].multipliedAdding(x[i], l0)
-    l1 = a[i + 1].multipliedAdding(x[i + 1], l1)
-    l2 = a[i + 2].multipliedAdding(x[i + 2], l2)
-    l3 = a[i + 3].multipliedAdding(x[i + 3], l3)
+    r0.add(a + i, x + i)
+    r1.add(a + stride + i, x + i)
     i += 4
   }
-  return (l0 + l2) + (l1 + l3)
+  y[0] = y[0] + r0.combined
+  y[1] = y[1] + r1.combined
 }
 
 /// OpenBLAS `dgemv_kernel_4x2` for one row: one SSE register of two lanes, `mulpd` then `addpd`
