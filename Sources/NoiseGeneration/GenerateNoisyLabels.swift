@@ -24,10 +24,11 @@ public struct NoisyLabels<Label: FixedWidthInteger & Sendable>: Equatable, Senda
 /// applied to the ascending positions. A class with fewer examples than flips is skipped without
 /// drawing anything.
 ///
-/// Implementation: one pass counts classes; per class, the permutation is drawn into a reused
-/// 32-bit index buffer and the chosen ranks are marked with their new label in a 16-bit table;
-/// a final pass walks the labels in order, keeping a running rank per class, and writes the
-/// output. No per-element allocation.
+/// Implementation: a vectorized pass checks the labels and one pass counts classes; per class,
+/// the permutation is drawn into a reused 32-bit index buffer, and a table holding every
+/// example's final label by class and rank (one byte per example for K <= 256, two up to 65,536, four above) gets
+/// the flipped ranks' new labels; a final pass walks the labels, keeping a running rank per
+/// class, and copies each one's final label. No per-element allocation.
 ///
 /// Departures from cleanlab:
 /// - A class in `0..<K` with no examples counts as 0 and gets no flips. cleanlab computes `py`
@@ -38,8 +39,8 @@ public struct NoisyLabels<Label: FixedWidthInteger & Sendable>: Equatable, Senda
 /// - Counts that do not fit in int64 count as no flips, as numpy's cast yields INT64_MIN on
 ///   x86-64 and cleanlab's `range()` of it is empty; negative entries likewise give no flips.
 ///
-/// - Complexity: O(N + K²) time; N 16-bit marks plus the largest class's 32-bit indices of
-///   extra memory.
+/// - Complexity: O(N + K²) time; N one-, two- or four-byte marks plus the largest class's 32-bit
+///   indices of extra memory.
 /// - Throws: ``NoiseGenerationError``.
 @inlinable
 public func generateNoisyLabels<Label: FixedWidthInteger & Sendable>(
@@ -87,78 +88,142 @@ public func generateNoisyLabels<Label: FixedWidthInteger>(
   }
   try checkFinite(noiseMatrix)
   guard n > 0, let input = trueLabels.baseAddress, let out = output.baseAddress else { return 0 }
+  try checkLabels(trueLabels, classes: K)
 
-  // Pass 1: validate and count the classes. Four interleaved histograms keep runs of equal
-  // labels from serializing on one counter.
-  var counts = [Int](repeating: 0, count: 4 * K)
-  let limit = UInt64(K)
-  try counts.withUnsafeMutableBufferPointer { (counts) throws(NoiseGenerationError) in
-    let c = counts.baseAddress!
-    var i = 0
-    while i + 4 <= n {
-      let a = input[i]
-      let b = input[i + 1]
-      let d = input[i + 2]
-      let e = input[i + 3]
-      let outside =
-        (a < 0) || (b < 0) || (d < 0) || (e < 0)
-        || UInt64(truncatingIfNeeded: a) >= limit || UInt64(truncatingIfNeeded: b) >= limit
-        || UInt64(truncatingIfNeeded: d) >= limit || UInt64(truncatingIfNeeded: e) >= limit
-      if outside { break }  // the loop below reports the first offending label
-      c[Int(truncatingIfNeeded: a)] &+= 1
-      c[K + Int(truncatingIfNeeded: b)] &+= 1
-      c[2 * K + Int(truncatingIfNeeded: d)] &+= 1
-      c[3 * K + Int(truncatingIfNeeded: e)] &+= 1
-      i += 4
-    }
-    while i < n {
-      let label = input[i]
-      guard label >= 0, UInt64(truncatingIfNeeded: label) < limit else {
-        throw .invalidArgument(
-          argument: "true_labels",
-          reason: "label \(label) at index \(i) is outside 0...\(K - 1)")
-      }
-      c[Int(truncatingIfNeeded: label)] &+= 1
-      i += 1
-    }
-    for k in 0..<K { c[k] = c[k] &+ c[K + k] &+ c[2 * K + k] &+ c[3 * K + k] }
-  }
-  counts.removeLast(3 * K)
-
-  let plan = NoisyLabelPlan(counts: counts, noiseMatrix: noiseMatrix)
+  let lanes = NoisyLabelLanes(count: n)
+  let laneCounts = countClasses(input, lanes: lanes, classes: K)
+  let plan = NoisyLabelPlan(laneCounts: laneCounts, noiseMatrix: noiseMatrix)
   guard plan.flipped > 0 else {
     out.update(from: input, count: n)
     return 0
   }
-  let marks = try plan.drawMarks(randomState: &randomState, cancellation: cancellation)
+  if K <= 256 {
+    let marks: ScratchBuffer<UInt8> = try plan.drawMarks(
+      randomState: &randomState, cancellation: cancellation)
+    relabel(input, out, marks: marks, plan: plan, lanes: lanes)
+  } else if K <= 1 << 16 {
+    let marks: ScratchBuffer<UInt16> = try plan.drawMarks(
+      randomState: &randomState, cancellation: cancellation)
+    relabel(input, out, marks: marks, plan: plan, lanes: lanes)
+  } else {
+    let marks: ScratchBuffer<UInt32> = try plan.drawMarks(
+      randomState: &randomState, cancellation: cancellation)
+    relabel(input, out, marks: marks, plan: plan, lanes: lanes)
+  }
+  return plan.flipped
+}
 
-  // Pass 2: walk the labels in order, keeping each class's running rank as a pointer into its
-  // marks; a non-zero mark is the new label plus one.
-  var cursors = plan.offsets.map { marks.base + $0 }
-  cursors.withUnsafeMutableBufferPointer { cursors in
-    let c = cursors.baseAddress!
-    for i in 0..<n {
-      let label = input[i]
-      let k = Int(truncatingIfNeeded: label)
-      let mark = c[k].pointee
-      c[k] += 1
-      out[i] = mark == 0 ? label : Label(truncatingIfNeeded: mark &- 1)
+/// Throws for the first label outside `0..<K`. The common case, all labels valid, is one
+/// vectorizable maximum: read as unsigned 64-bit values (negative labels sign-extend to huge
+/// ones), every label is below `K` exactly when the largest is.
+@inlinable
+func checkLabels<Label: FixedWidthInteger>(_ labels: UnsafeBufferPointer<Label>, classes K: Int)
+  throws(NoiseGenerationError)
+{
+  var largest: UInt64 = 0
+  for label in labels { largest = Swift.max(largest, UInt64(truncatingIfNeeded: label)) }
+  if largest < UInt64(K) { return }
+  for (i, label) in labels.enumerated()
+  where label < 0 || UInt64(truncatingIfNeeded: label) >= UInt64(K) {
+    throw .invalidArgument(
+      argument: "true_labels", reason: "label \(label) at index \(i) is outside 0...\(K - 1)")
+  }
+}
+
+/// The labels split into four contiguous lanes that the counting and relabelling passes walk
+/// side by side, each with its own counters, so that runs of equal labels do not serialize on
+/// one counter. Lane `l` is `l * length ..< (l + 1) * length`; the last lane also takes the
+/// `count % 4` labels after `4 * length`.
+@usableFromInline
+struct NoisyLabelLanes {
+  @usableFromInline static let count = 4
+  @usableFromInline let length: Int
+  @usableFromInline let total: Int
+
+  @inlinable init(count: Int) {
+    length = count / Self.count
+    total = count
+  }
+}
+
+/// Pass 1: the number of labels of each class in each lane, `counts[lane * K + class]`. The
+/// labels are known to be in `0..<K`.
+@inlinable
+func countClasses<Label: FixedWidthInteger>(
+  _ input: UnsafePointer<Label>, lanes: NoisyLabelLanes, classes K: Int
+) -> [Int] {
+  var counts = [Int](repeating: 0, count: NoisyLabelLanes.count * K)
+  counts.withUnsafeMutableBufferPointer { buffer in
+    let c0 = buffer.baseAddress!
+    let (c1, c2, c3) = (c0 + K, c0 + 2 * K, c0 + 3 * K)
+    let length = lanes.length
+    let (l1, l2, l3) = (input + length, input + 2 * length, input + 3 * length)
+    for i in 0..<length {
+      c0[Int(truncatingIfNeeded: input[i])] &+= 1
+      c1[Int(truncatingIfNeeded: l1[i])] &+= 1
+      c2[Int(truncatingIfNeeded: l2[i])] &+= 1
+      c3[Int(truncatingIfNeeded: l3[i])] &+= 1
+    }
+    for i in (4 * length)..<lanes.total { c3[Int(truncatingIfNeeded: input[i])] &+= 1 }
+  }
+  return counts
+}
+
+/// Pass 2: walks the lanes side by side, keeping each class's running rank within each lane as
+/// a pointer into its marks, and writes each label's mark, its final label.
+@inlinable
+func relabel<Label: FixedWidthInteger, Mark: FixedWidthInteger>(
+  _ input: UnsafePointer<Label>, _ out: UnsafeMutablePointer<Label>, marks: ScratchBuffer<Mark>,
+  plan: NoisyLabelPlan, lanes: NoisyLabelLanes
+) {
+  let K = plan.K
+  var cursors = [UnsafeMutablePointer<Mark>](repeating: marks.base, count: 4 * K)
+  for k in 0..<K {
+    var start = plan.offsets[k]
+    for lane in 0..<4 {
+      cursors[lane * K + k] = marks.base + start
+      start += plan.laneCounts[lane * K + k]
     }
   }
+  cursors.withUnsafeMutableBufferPointer { buffer in
+    let c0 = buffer.baseAddress!
+    let (c1, c2, c3) = (c0 + K, c0 + 2 * K, c0 + 3 * K)
+    let length = lanes.length
+    let (i1, i2, i3) = (input + length, input + 2 * length, input + 3 * length)
+    let (o1, o2, o3) = (out + length, out + 2 * length, out + 3 * length)
+    @inline(__always)
+    func step(
+      _ cursors: UnsafeMutablePointer<UnsafeMutablePointer<Mark>>, _ label: Label,
+      _ target: UnsafeMutablePointer<Label>
+    ) {
+      let k = Int(truncatingIfNeeded: label)
+      target.pointee = Label(truncatingIfNeeded: cursors[k].pointee)
+      cursors[k] += 1
+    }
+    for i in 0..<length {
+      step(c0, input[i], out + i)
+      step(c1, i1[i], o1 + i)
+      step(c2, i2[i], o2 + i)
+      step(c3, i3[i], o3 + i)
+    }
+    for i in (4 * length)..<lanes.total { step(c3, input[i], out + i) }
+  }
   withExtendedLifetime(marks) {}
-  return plan.flipped
 }
 
 /// The non-generic middle of `generate_noisy_labels`: which class flips how many labels to what,
 /// and the draws that pick them.
 @usableFromInline
 struct NoisyLabelPlan {
-  let K: Int
-  let counts: [Int]
+  @usableFromInline let K: Int
+  /// Examples per class.
+  @usableFromInline let counts: [Int]
+  /// Examples per class in each lane of ``NoisyLabelLanes``, `laneCounts[lane * K + class]`.
+  @usableFromInline let laneCounts: [Int]
   /// `count_joint[i][k]` for `i != k`, floored at 0, row-major.
-  let jointCounts: [Int]
+  @usableFromInline let jointCounts: [Int]
   /// Flips per true class; 0 for classes cleanlab skips.
-  let flipsPerClass: [Int]
+  @usableFromInline let flipsPerClass: [Int]
   /// Where each class's ranks start in the marks array.
   @usableFromInline let offsets: [Int]
   @usableFromInline let flipped: Int
@@ -167,8 +232,11 @@ struct NoisyLabelPlan {
   /// per-class skip rule: a class flips only when it has examples, wants flips, and has at least
   /// as many examples as flips.
   @usableFromInline
-  init(counts: [Int], noiseMatrix: NoiseMatrix) {
+  init(laneCounts: [Int], noiseMatrix: NoiseMatrix) {
     let K = noiseMatrix.K
+    let counts = (0..<K).map {
+      laneCounts[$0] &+ laneCounts[K + $0] &+ laneCounts[2 * K + $0] &+ laneCounts[3 * K + $0]
+    }
     let total = Double(counts.reduce(0, +))
     var joint = [Int](repeating: 0, count: K * K)
     var flips = [Int](repeating: 0, count: K)
@@ -190,23 +258,29 @@ struct NoisyLabelPlan {
     for k in 0..<K { offsets[k + 1] = offsets[k] + counts[k] }
     self.K = K
     self.counts = counts
+    self.laneCounts = laneCounts
     self.jointCounts = joint
     self.flipsPerClass = flips
     self.offsets = offsets
     self.flipped = flips.reduce(0, +)
   }
 
-  /// For each flipping class in order: numpy's permutation of the class's ranks, whose first
-  /// `flips` entries get the noise labels in the order of cleanlab's noise list (each noisy label
-  /// `i` ascending, repeated `count_joint[i][k]` times). Returns one mark per example, indexed by
-  /// class offset plus rank: 0 for unchanged, new label + 1 otherwise.
-  @usableFromInline
-  func drawMarks(randomState: inout RandomState, cancellation: Cancellation)
-    throws(NoiseGenerationError) -> ScratchBuffer<UInt16>
+  /// Every example's final label, indexed by class offset plus rank within the class: the class
+  /// itself, except for the first `flips` entries of numpy's permutation of the class's ranks,
+  /// which get the noise labels in the order of cleanlab's noise list (each noisy label `i`
+  /// ascending, repeated `count_joint[i][k]` times). Flipping classes are drawn in order.
+  @inlinable
+  func drawMarks<Mark: FixedWidthInteger>(
+    randomState: inout RandomState, cancellation: Cancellation
+  )
+    throws(NoiseGenerationError) -> ScratchBuffer<Mark>
   {
     let n = offsets[K]
-    guard let marks = ScratchBuffer<UInt16>(count: n, zeroed: true) else {
+    guard let marks = ScratchBuffer<Mark>(count: n, zeroed: false) else {
       throw .invalidArgument(argument: "true_labels", reason: "cannot allocate \(n) marks")
+    }
+    for k in 0..<K {
+      (marks.base + offsets[k]).update(repeating: Mark(truncatingIfNeeded: k), count: counts[k])
     }
     let largest = (0..<K).filter { flipsPerClass[$0] > 0 }.map { counts[$0] }.max() ?? 0
     guard let scratch = ScratchBuffer<UInt32>(count: largest, zeroed: false) else {
@@ -220,7 +294,7 @@ struct NoisyLabelPlan {
       var t = 0
       for i in 0..<K where i != k {
         let repeats = jointCounts[i * K + k]
-        let code = UInt16(truncatingIfNeeded: i + 1)
+        let code = Mark(truncatingIfNeeded: i)
         for _ in 0..<repeats {
           classMarks[Int(ranks[t])] = code
           t += 1

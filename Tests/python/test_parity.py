@@ -75,7 +75,23 @@ def noisy_label_cases():
     return out
 
 
-NOISY_LABEL_CASES = noisy_label_cases()
+def wide_noisy_label_cases():
+    # More than 256 classes: the library keeps two bytes per example instead of one. A separate
+    # generator, so that the other cases stay as they were.
+    wide = np.random.default_rng(20261204)
+    out = []
+    for K, N in [(257, 5000), (300, 20000), (1000, 30000), (1000, 100000)]:
+        labels = wide.integers(0, K, N)
+        labels[:K] = np.arange(K)
+        matrix = ng.generate_noise_matrix_from_trace(
+            K, K * float(wide.uniform(0.3, 0.9)), py=[1 / K] * K, valid_noise_matrix=False,
+            seed=int(wide.integers(0, 1000)))
+        out.append({"true_labels": labels.tolist(), "noise_matrix": matrix.tolist(),
+                    "seed": int(wide.integers(0, 2**32))})
+    return out
+
+
+NOISY_LABEL_CASES = noisy_label_cases() + wide_noisy_label_cases()
 
 
 @pytest.mark.parametrize("body", NOISY_LABEL_CASES)
