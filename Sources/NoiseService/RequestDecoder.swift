@@ -582,6 +582,15 @@ struct ObjectReader {
   }
 
   /// The 400 problem for the parser's last error.
+  /// `NaN`, `Infinity` or `-Infinity` when the body holds that token at `offset`.
+  func nonFiniteToken(at offset: Int) -> String? {
+    for token in ["NaN", "Infinity", "-Infinity"] {
+      let end = offset + token.utf8.count
+      if end <= body.count, body.bytes[offset..<end].elementsEqual(token.utf8) { return token }
+    }
+    return nil
+  }
+
   func problem(field: String?, error: CSimdJSON_Error? = nil) -> Problem {
     let e = error ?? self.error
     // SIZE_MAX arrives as -1: unknown
@@ -605,6 +614,12 @@ struct ObjectReader {
         "\(subject) has a value of the wrong type\(element) (or nesting deeper than the schema allows)\(near)"
       )
     case CSimdJSON_BAD_NUMBER.rawValue:
+      if let offset, let token = nonFiniteToken(at: offset) {
+        return Problem.badNumber(
+          field,
+          "\(subject) holds \(token)\(element), which is not JSON (Python's json.dumps writes NaN"
+            + " and Infinity unless allow_nan=False)\(near)")
+      }
       return Problem.badNumber(
         field,
         "\(subject) holds a malformed number or one outside the range of a double\(element)\(near)")
@@ -619,6 +634,12 @@ struct ObjectReader {
     case CSimdJSON_MEMORY.rawValue:
       return Problem.busy("not enough memory to parse the body")
     default:
+      if let offset, let token = nonFiniteToken(at: offset) {
+        return Problem.badNumber(
+          field,
+          "\(subject) holds \(token)\(element), which is not JSON (Python's json.dumps writes NaN"
+            + " and Infinity unless allow_nan=False)\(near)")
+      }
       return Problem.malformed("malformed JSON\(position)\(near)")
     }
   }

@@ -98,8 +98,8 @@ struct HandlerTests {
     ("/probabilities", "   \n", 400, "malformed-json", nil),
     ("/probabilities", #"{"n": 3, "m": 1"#, 400, "malformed-json", nil),
     ("/probabilities", #"{"n": 3, "m": 1} trailing"#, 400, "malformed-json", nil),
-    ("/probabilities", #"{"n": 3, "m": NaN}"#, 400, "malformed-json", nil),
-    ("/probabilities", #"{"n": 3, "m": Infinity}"#, 400, "malformed-json", nil),
+    ("/probabilities", #"{"n": 3, "m": NaN}"#, 400, "invalid-number", nil),
+    ("/probabilities", #"{"n": 3, "m": Infinity}"#, 400, "invalid-number", nil),
     ("/probabilities", #"{"n": 3, "m": -Infinity}"#, 400, "invalid-number", "m"),
     ("/probabilities", "\u{FEFF}{\"n\": 3, \"m\": 1}", 400, "malformed-json", nil),
     ("/probabilities", "[1, 2]", 400, "not-an-object", nil),
@@ -201,6 +201,27 @@ struct HandlerTests {
     #expect(problem["field"] as? String == field, "\(path) \(body)")
     // never echo more than a short excerpt of the input
     #expect((problem["detail"] as? String ?? "").count < 400)
+  }
+
+  @Test("NaN and Infinity tokens are named, with the reason Python sends them")
+  func nonFiniteTokens() throws {
+    // a scalar NaN stops the parser before it knows the field; in arrays the field is named
+    let cases: [(String, String, String, String?)] = [
+      ("/probabilities", #"{"n": 3, "m": NaN}"#, "NaN", nil),
+      ("/probabilities", #"{"n": 3, "m": -Infinity}"#, "-Infinity", "m"),
+      ("/validate", #"{"noise_matrix": [[1, 0], [0, 1]], "py": [0.5, NaN]}"#, "NaN", "py"),
+      (
+        "/validate", #"{"noise_matrix": [[1, Infinity], [0, 1]], "py": [1, 0]}"#, "Infinity",
+        "noise_matrix"
+      ),
+    ]
+    for (path, body, token, field) in cases {
+      let problem = try json(try post(path, body))
+      let detail = problem["detail"] as? String ?? ""
+      #expect(problem["type"] as? String == "https://noise-service.dev/problems/invalid-number")
+      #expect(problem["field"] as? String == field, "\(body)")
+      #expect(detail.contains("holds \(token)") && detail.contains("allow_nan=False"), "\(detail)")
+    }
   }
 
   @Test("invalid UTF-8 is a 400")
