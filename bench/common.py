@@ -1,11 +1,14 @@
 """Shared helpers for the benchmarks: start the release server, time calls, format results."""
 
+import hashlib
 import json
 import os
 import statistics
 import subprocess
 import threading
 import time
+
+import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BINARY = os.environ.get("NOISE_SERVICE_BINARY", os.path.join(ROOT, ".build", "release", "noise-service"))
@@ -70,17 +73,29 @@ class Server:
         self.process.wait(30)
 
 
-def timed(fn, calls, setup=None):
-    """Per-call seconds of fn(i) for i in range(calls); setup(i) runs untimed before each."""
+def timed(fn, calls, setup=None, keep=None):
+    """Per-call seconds of fn(i) for i in range(calls); setup(i) runs untimed before each.
+
+    Returns the times and the results, or keep(result) of each (untimed) when keep is given:
+    large results are digested rather than held, so that later calls reuse the memory of
+    earlier ones instead of touching fresh pages (on a VM, first touches of guest memory cost
+    more than the work itself)."""
     times = []
     results = []
     for i in range(calls):
         if setup:
             setup(i)
         start = time.perf_counter()
-        results.append(fn(i))
+        result = fn(i)
         times.append(time.perf_counter() - start)
+        results.append(keep(result) if keep else result)
+        del result
     return times, results
+
+
+def digest(array):
+    """The dtype and a SHA-256 of the bytes of a contiguous array."""
+    return array.dtype.str, array.shape, hashlib.sha256(memoryview(np.ascontiguousarray(array))).hexdigest()
 
 
 def fmt(seconds):
