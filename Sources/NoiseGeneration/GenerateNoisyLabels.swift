@@ -26,9 +26,10 @@ public struct NoisyLabels<Label: FixedWidthInteger & Sendable>: Equatable, Senda
 ///
 /// Implementation: a vectorized pass checks the labels and one pass counts classes; per class,
 /// the permutation is drawn into a reused 32-bit index buffer, and a table holding every
-/// example's final label by class and rank (one byte per example for K <= 256, two up to 65,536, four above) gets
-/// the flipped ranks' new labels; a final pass walks the labels, keeping a running rank per
-/// class, and copies each one's final label. No per-element allocation.
+/// example's final label by class and rank (one byte per example for K <= 256, two up to
+/// 65,536, four above) gets the flipped ranks' new labels; a final pass walks the labels,
+/// keeping a running rank per class, and copies each one's final label. No per-element
+/// allocation.
 ///
 /// Departures from cleanlab:
 /// - A class in `0..<K` with no examples counts as 0 and gets no flips. cleanlab computes `py`
