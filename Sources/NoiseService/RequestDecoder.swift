@@ -581,7 +581,6 @@ struct ObjectReader {
     return UnsafeRawBufferPointer(start: UnsafeRawPointer(text!), count: length)
   }
 
-  /// The 400 problem for the parser's last error.
   /// `NaN`, `Infinity` or `-Infinity` when the body holds that token at `offset`.
   func nonFiniteToken(at offset: Int) -> String? {
     for token in ["NaN", "Infinity", "-Infinity"] {
@@ -591,6 +590,7 @@ struct ObjectReader {
     return nil
   }
 
+  /// The 400 problem for the parser's last error.
   func problem(field: String?, error: CSimdJSON_Error? = nil) -> Problem {
     let e = error ?? self.error
     // SIZE_MAX arrives as -1: unknown
@@ -603,6 +603,13 @@ struct ObjectReader {
       element = e.column >= 0 ? " at \(field)[\(e.index)][\(e.column)]" : " at \(field)[\(e.index)]"
     }
     let subject = field.map { "\"\($0)\"" } ?? "the body"
+    // simdjson reports a NaN or Infinity token as a bad number or, as a scalar, as malformed
+    let nonFinite = offset.flatMap(nonFiniteToken(at:)).map { token in
+      Problem.badNumber(
+        field,
+        "\(subject) holds \(token)\(element), which is not JSON (Python's json.dumps writes NaN"
+          + " and Infinity unless allow_nan=False)\(near)")
+    }
     switch UInt32(e.code) {
     case CSimdJSON_UTF8.rawValue:
       return Problem.malformed("the body is not valid UTF-8\(position)")
@@ -614,12 +621,7 @@ struct ObjectReader {
         "\(subject) has a value of the wrong type\(element) (or nesting deeper than the schema allows)\(near)"
       )
     case CSimdJSON_BAD_NUMBER.rawValue:
-      if let offset, let token = nonFiniteToken(at: offset) {
-        return Problem.badNumber(
-          field,
-          "\(subject) holds \(token)\(element), which is not JSON (Python's json.dumps writes NaN"
-            + " and Infinity unless allow_nan=False)\(near)")
-      }
+      if let nonFinite { return nonFinite }
       return Problem.badNumber(
         field,
         "\(subject) holds a malformed number or one outside the range of a double\(element)\(near)")
@@ -634,12 +636,7 @@ struct ObjectReader {
     case CSimdJSON_MEMORY.rawValue:
       return Problem.busy("not enough memory to parse the body")
     default:
-      if let offset, let token = nonFiniteToken(at: offset) {
-        return Problem.badNumber(
-          field,
-          "\(subject) holds \(token)\(element), which is not JSON (Python's json.dumps writes NaN"
-            + " and Infinity unless allow_nan=False)\(near)")
-      }
+      if let nonFinite { return nonFinite }
       return Problem.malformed("malformed JSON\(position)\(near)")
     }
   }
