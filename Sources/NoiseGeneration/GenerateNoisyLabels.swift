@@ -98,20 +98,33 @@ public func generateNoisyLabels<Label: FixedWidthInteger>(
     out.update(from: input, count: n)
     return 0
   }
+  // the narrowest marks that hold every label
   if K <= 256 {
-    let marks: ScratchBuffer<UInt8> = try plan.drawMarks(
-      randomState: &randomState, cancellation: cancellation)
-    relabel(input, out, marks: marks, plan: plan, lanes: lanes)
+    try drawAndRelabel(
+      UInt8.self, input, out, plan: plan, lanes: lanes, randomState: &randomState,
+      cancellation: cancellation)
   } else if K <= 1 << 16 {
-    let marks: ScratchBuffer<UInt16> = try plan.drawMarks(
-      randomState: &randomState, cancellation: cancellation)
-    relabel(input, out, marks: marks, plan: plan, lanes: lanes)
+    try drawAndRelabel(
+      UInt16.self, input, out, plan: plan, lanes: lanes, randomState: &randomState,
+      cancellation: cancellation)
   } else {
-    let marks: ScratchBuffer<UInt32> = try plan.drawMarks(
-      randomState: &randomState, cancellation: cancellation)
-    relabel(input, out, marks: marks, plan: plan, lanes: lanes)
+    try drawAndRelabel(
+      UInt32.self, input, out, plan: plan, lanes: lanes, randomState: &randomState,
+      cancellation: cancellation)
   }
   return plan.flipped
+}
+
+/// Draws the plan's marks as `Mark`s, then relabels with them.
+@inlinable
+func drawAndRelabel<Label: FixedWidthInteger, Mark: FixedWidthInteger>(
+  _: Mark.Type, _ input: UnsafePointer<Label>, _ out: UnsafeMutablePointer<Label>,
+  plan: NoisyLabelPlan, lanes: NoisyLabelLanes, randomState: inout RandomState,
+  cancellation: Cancellation
+) throws(NoiseGenerationError) {
+  let marks: ScratchBuffer<Mark> = try plan.drawMarks(
+    randomState: &randomState, cancellation: cancellation)
+  relabel(input, out, marks: marks, plan: plan, lanes: lanes)
 }
 
 /// Throws for the first label outside `0..<K`. The common case, all labels valid, is one
@@ -134,16 +147,17 @@ func checkLabels<Label: FixedWidthInteger>(_ labels: UnsafeBufferPointer<Label>,
 /// The labels split into four contiguous lanes that the counting and relabelling passes walk
 /// side by side, each with its own counters, so that runs of equal labels do not serialize on
 /// one counter. Lane `l` is `l * length ..< (l + 1) * length`; the last lane also takes the
-/// `count % 4` labels after `4 * length`.
+/// `tail`, the `count % 4` labels after `4 * length`.
 @usableFromInline
 struct NoisyLabelLanes {
+  /// The passes' loops are unrolled for exactly this many lanes.
   @usableFromInline static let count = 4
   @usableFromInline let length: Int
-  @usableFromInline let total: Int
+  @usableFromInline let tail: Range<Int>
 
   @inlinable init(count: Int) {
     length = count / Self.count
-    total = count
+    tail = (Self.count * length)..<count
   }
 }
 
@@ -165,7 +179,7 @@ func countClasses<Label: FixedWidthInteger>(
       c2[Int(truncatingIfNeeded: l2[i])] &+= 1
       c3[Int(truncatingIfNeeded: l3[i])] &+= 1
     }
-    for i in (4 * length)..<lanes.total { c3[Int(truncatingIfNeeded: input[i])] &+= 1 }
+    for i in lanes.tail { c3[Int(truncatingIfNeeded: input[i])] &+= 1 }
   }
   return counts
 }
@@ -178,10 +192,11 @@ func relabel<Label: FixedWidthInteger, Mark: FixedWidthInteger>(
   plan: NoisyLabelPlan, lanes: NoisyLabelLanes
 ) {
   let K = plan.K
-  var cursors = [UnsafeMutablePointer<Mark>](repeating: marks.base, count: 4 * K)
+  var cursors = [UnsafeMutablePointer<Mark>](
+    repeating: marks.base, count: NoisyLabelLanes.count * K)
   for k in 0..<K {
     var start = plan.offsets[k]
-    for lane in 0..<4 {
+    for lane in 0..<NoisyLabelLanes.count {
       cursors[lane * K + k] = marks.base + start
       start += plan.laneCounts[lane * K + k]
     }
@@ -207,7 +222,7 @@ func relabel<Label: FixedWidthInteger, Mark: FixedWidthInteger>(
       step(c2, i2[i], o2 + i)
       step(c3, i3[i], o3 + i)
     }
-    for i in (4 * length)..<lanes.total { step(c3, input[i], out + i) }
+    for i in lanes.tail { step(c3, input[i], out + i) }
   }
   withExtendedLifetime(marks) {}
 }
@@ -235,8 +250,8 @@ struct NoisyLabelPlan {
   @usableFromInline
   init(laneCounts: [Int], noiseMatrix: NoiseMatrix) {
     let K = noiseMatrix.K
-    let counts = (0..<K).map {
-      laneCounts[$0] &+ laneCounts[K + $0] &+ laneCounts[2 * K + $0] &+ laneCounts[3 * K + $0]
+    let counts = (0..<K).map { k in
+      (0..<NoisyLabelLanes.count).reduce(0) { $0 &+ laneCounts[$1 * K + k] }
     }
     let total = Double(counts.reduce(0, +))
     var joint = [Int](repeating: 0, count: K * K)
