@@ -58,22 +58,17 @@ public func generateNoiseMatrixFromTrace(
   maxIter: Int = 10000,
   cancellation: Cancellation = .none
 ) throws(NoiseGenerationError) -> NoiseMatrixFromTrace {
-  try checkNoiseMatrixArguments(
+  var random = RandomState(seed: UInt32(0))
+  return try generateNoiseMatrixFromTrace(
     K: K, trace: trace, maxTraceProb: maxTraceProb, minTraceProb: minTraceProb,
     maxNoiseRate: maxNoiseRate, minNoiseRate: minNoiseRate, validNoiseMatrix: validNoiseMatrix,
-    py: py, fracZeroNoiseRates: fracZeroNoiseRates)
-  if maxIter < 1 { return NoiseMatrixFromTrace(matrix: nil, iterations: 0) }
-  try checkClassCount(K)
-  var random = try RandomState(seed: seed)
-  return try drawNoiseMatrix(
-    K: K, trace: trace, maxTraceProb: maxTraceProb, minTraceProb: minTraceProb,
-    maxNoiseRate: maxNoiseRate, minNoiseRate: minNoiseRate, validNoiseMatrix: validNoiseMatrix,
-    py: py, fracZeroNoiseRates: fracZeroNoiseRates, maxIter: maxIter,
+    py: py, fracZeroNoiseRates: fracZeroNoiseRates, seed: seed, maxIter: maxIter,
     cancellation: cancellation, randomState: &random)
 }
 
 /// The same, leaving numpy's global generator state after the call in `randomState` (which is
-/// overwritten by seeding, exactly when cleanlab calls `np.random.seed`).
+/// reseeded exactly when cleanlab calls `np.random.seed`, so an argument error leaves it as it
+/// was).
 func generateNoiseMatrixFromTrace(
   K: Int,
   trace: PythonNumber,
@@ -95,7 +90,7 @@ func generateNoiseMatrixFromTrace(
     py: py, fracZeroNoiseRates: fracZeroNoiseRates)
   if maxIter < 1 { return NoiseMatrixFromTrace(matrix: nil, iterations: 0) }
   try checkClassCount(K)
-  random = try RandomState(seed: seed)
+  try random.seed(seed)
   return try drawNoiseMatrix(
     K: K, trace: trace, maxTraceProb: maxTraceProb, minTraceProb: minTraceProb,
     maxNoiseRate: maxNoiseRate, minNoiseRate: minNoiseRate, validNoiseMatrix: validNoiseMatrix,

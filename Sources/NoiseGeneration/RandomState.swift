@@ -29,10 +29,18 @@ public struct RandomState: Sendable, Equatable {
   /// The state after `np.random.seed(seed)`.
   public init(seed: UInt32) {
     storage = MTStorage()
-    storage.words[0] = seed
-    storage.pos = MT19937.n
-    storage.ready = MT19937.n
-    storage.seeded = 1
+    storage.reset(seed: seed)
+  }
+
+  /// `np.random.seed(seed)` on this generator: the state becomes that of
+  /// `RandomState(seed: seed)`, in this value's own memory when it holds it alone.
+  ///
+  /// - Throws: ``NoiseGenerationError/numpy(message:)`` with numpy's message when `seed` is
+  ///   outside `0...4294967295`; the state is then unchanged.
+  public mutating func seed(_ seed: Int) throws(NoiseGenerationError) {
+    try Self.checkSeed(seed)
+    if !isKnownUniquelyReferenced(&storage) { storage = MTStorage() }
+    storage.reset(seed: UInt32(seed))
   }
 
   /// The state after `np.random.seed(seed)`.
@@ -40,10 +48,15 @@ public struct RandomState: Sendable, Equatable {
   /// - Throws: ``NoiseGenerationError/numpy(message:)`` with numpy's message when `seed` is
   ///   outside `0...4294967295`.
   public init(seed: Int) throws(NoiseGenerationError) {
+    try Self.checkSeed(seed)
+    self.init(seed: UInt32(seed))
+  }
+
+  /// numpy's range check of `np.random.seed`'s argument.
+  static func checkSeed(_ seed: Int) throws(NoiseGenerationError) {
     guard seed >= 0, seed <= RandomState.maxSeed else {
       throw .numpy(message: "Seed must be between 0 and 2**32 - 1")
     }
-    self.init(seed: UInt32(seed))
   }
 
   /// Restores a state as numpy's `get_state()` reports it: 624 key words and a position.
@@ -166,6 +179,14 @@ final class MTStorage: @unchecked Sendable {
   @inlinable var seeded: Int {
     get { positions[2] }
     set { positions[2] = newValue }
+  }
+
+  /// Seeding is lazy (see ``MTWords``): only the seed word is stored, and the block is used up.
+  @usableFromInline func reset(seed: UInt32) {
+    words[0] = seed
+    pos = MT19937.n
+    ready = MT19937.n
+    seeded = 1
   }
 
   @usableFromInline func copy() -> MTStorage {

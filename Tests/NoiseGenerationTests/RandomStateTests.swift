@@ -16,6 +16,25 @@ struct RandomStateTests {
     #expect(a != b)
   }
 
+  @Test("seed(_:) gives the state of a fresh RandomState(seed:), copies untouched")
+  func reseed() throws {
+    var a = RandomState(seed: UInt32(3))
+    for _ in 0..<1000 { _ = a.nextUInt32() }
+    let copy = a
+    try a.seed(42)
+    var fresh = RandomState(seed: UInt32(42))
+    #expect(a == fresh)
+    #expect((0..<700).map { _ in a.nextUInt32() } == (0..<700).map { _ in fresh.nextUInt32() })
+    var reference = RandomState(seed: UInt32(3))
+    for _ in 0..<1000 { _ = reference.nextUInt32() }
+    #expect(copy == reference)
+
+    let before = a
+    #expect(throws: NoiseGenerationError.self) { try a.seed(-1) }
+    #expect(throws: NoiseGenerationError.self) { try a.seed(1 << 32) }
+    #expect(a == before)
+  }
+
   @Test("get_state / set_state round trip at every kind of position")
   func stateRoundTrip() throws {
     for draws in [0, 1, 30, 226, 227, 500, 623, 624, 625, 1300] {
