@@ -27,7 +27,7 @@ public enum RequestDecoder {
       case "max_noise_rate": request.maxNoiseRate = try r.number(field)
       case "min_noise_rate": request.minNoiseRate = try r.double(field)
       case "valid_noise_matrix": request.validNoiseMatrix = try r.boolean(field)
-      case "py": request.py = try r.isNull() ? nil : try r.doubleArray(field)
+      case "py": request.py = try r.isNull(field) ? nil : try r.doubleArray(field)
       case "frac_zero_noise_rates": request.fracZeroNoiseRates = try r.double(field)
       case "seed": request.seed = try r.integer(field)
       default: request.maxIter = try r.integer(field)
@@ -109,8 +109,10 @@ public enum RequestDecoder {
       switch field {
       case "N": N = try r.integer(field)
       case "K": K = try r.integer(field)
-      case "max_balls_per_bin": request.maxBallsPerBin = try r.isNull() ? nil : try r.integer(field)
-      case "min_balls_per_bin": request.minBallsPerBin = try r.isNull() ? nil : try r.integer(field)
+      case "max_balls_per_bin":
+        request.maxBallsPerBin = try r.isNull(field) ? nil : try r.integer(field)
+      case "min_balls_per_bin":
+        request.minBallsPerBin = try r.isNull(field) ? nil : try r.integer(field)
       default: request.seed = try r.integer(field)
       }
     }
@@ -323,26 +325,28 @@ struct ObjectReader {
     if status != 0 { throw problem(field: field) }
   }
 
-  func type() throws(Problem) -> Int32 {
+  /// The current value's type; `field` names it in the problem when the value is not JSON
+  /// (a `NaN` token fails here).
+  func type(_ field: String) throws(Problem) -> Int32 {
     var type: Int32 = 0
     var e = error
     if CSimdJSON_type(parser, &type, &e) != 0 {
-      throw problem(field: nil, error: e)
+      throw problem(field: field, error: e)
     }
     return type
   }
 
   /// Consumes a `null` and returns true, or returns false leaving the value.
-  mutating func isNull() throws(Problem) -> Bool {
-    guard try type() == Int32(CSimdJSON_TYPE_NULL.rawValue) else { return false }
-    try check(CSimdJSON_null(parser, &error), nil)
+  mutating func isNull(_ field: String) throws(Problem) -> Bool {
+    guard try type(field) == Int32(CSimdJSON_TYPE_NULL.rawValue) else { return false }
+    try check(CSimdJSON_null(parser, &error), field)
     return true
   }
 
   mutating func expect(_ expected: CSimdJSON_Type, _ field: String, _ description: String)
     throws(Problem)
   {
-    let actual = try type()
+    let actual = try type(field)
     if actual != Int32(expected.rawValue) {
       throw Problem.wrongType(
         field, "\"\(field)\" must be \(description), not \(Self.typeName(actual))")
@@ -417,7 +421,7 @@ struct ObjectReader {
   }
 
   mutating func doubleArray(_ field: String) throws(Problem) -> [Double] {
-    if try type() == Int32(CSimdJSON_TYPE_OBJECT.rawValue) {
+    if try type(field) == Int32(CSimdJSON_TYPE_OBJECT.rawValue) {
       let array = try encodedArray(field)
       guard array.shape.count == 1 else {
         throw Problem.invalidValue(field, "\"\(field)\" must be 1-D, its shape is \(array.shape)")
@@ -467,7 +471,7 @@ struct ObjectReader {
   mutating func matrix(_ field: String) throws(Problem) -> (
     values: [Double], rows: Int, columns: Int
   ) {
-    if try type() == Int32(CSimdJSON_TYPE_OBJECT.rawValue) {
+    if try type(field) == Int32(CSimdJSON_TYPE_OBJECT.rawValue) {
       let array = try encodedArray(field)
       guard array.shape.count == 2 else {
         throw Problem.invalidValue(field, "\"\(field)\" must be 2-D, its shape is \(array.shape)")

@@ -98,8 +98,8 @@ struct HandlerTests {
     ("/probabilities", "   \n", 400, "malformed-json", nil),
     ("/probabilities", #"{"n": 3, "m": 1"#, 400, "malformed-json", nil),
     ("/probabilities", #"{"n": 3, "m": 1} trailing"#, 400, "malformed-json", nil),
-    ("/probabilities", #"{"n": 3, "m": NaN}"#, 400, "invalid-number", nil),
-    ("/probabilities", #"{"n": 3, "m": Infinity}"#, 400, "invalid-number", nil),
+    ("/probabilities", #"{"n": 3, "m": NaN}"#, 400, "invalid-number", "m"),
+    ("/probabilities", #"{"n": 3, "m": Infinity}"#, 400, "invalid-number", "m"),
     ("/probabilities", #"{"n": 3, "m": -Infinity}"#, 400, "invalid-number", "m"),
     ("/probabilities", "\u{FEFF}{\"n\": 3, \"m\": 1}", 400, "malformed-json", nil),
     ("/probabilities", "[1, 2]", 400, "not-an-object", nil),
@@ -205,9 +205,16 @@ struct HandlerTests {
 
   @Test("NaN and Infinity tokens are named, with the reason Python sends them")
   func nonFiniteTokens() throws {
-    // a scalar NaN stops the parser before it knows the field; in arrays the field is named
+    // scalars and array elements alike name their field; a bare token has none
     let cases: [(String, String, String, String?)] = [
-      ("/probabilities", #"{"n": 3, "m": NaN}"#, "NaN", nil),
+      ("/probabilities", #"{"n": 3, "m": NaN}"#, "NaN", "m"),
+      ("/probabilities", #"{"n": NaN, "m": 1}"#, "NaN", "n"),
+      ("/noise-matrix", #"{"K": 3, "trace": 2, "py": NaN}"#, "NaN", "py"),
+      (
+        "/balls-into-bins", #"{"N": 3, "K": 2, "max_balls_per_bin": Infinity}"#, "Infinity",
+        "max_balls_per_bin"
+      ),
+      ("/probabilities", "NaN", "NaN", nil),
       ("/probabilities", #"{"n": 3, "m": -Infinity}"#, "-Infinity", "m"),
       ("/validate", #"{"noise_matrix": [[1, 0], [0, 1]], "py": [0.5, NaN]}"#, "NaN", "py"),
       (
