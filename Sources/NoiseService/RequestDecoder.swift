@@ -608,11 +608,13 @@ struct ObjectReader {
     }
     let subject = field.map { "\"\($0)\"" } ?? "the body"
     // simdjson reports a NaN or Infinity token as a bad number or, as a scalar, as malformed
-    let nonFinite = offset.flatMap(nonFiniteToken(at:)).map { token in
-      Problem.badNumber(
-        field,
-        "\(subject) holds \(token)\(element), which is not JSON (Python's json.dumps writes NaN"
-          + " and Infinity unless allow_nan=False)\(near)")
+    func nonFinite() -> Problem? {
+      offset.flatMap(nonFiniteToken(at:)).map { token in
+        Problem.badNumber(
+          field,
+          "\(subject) holds \(token)\(element), which is not JSON (Python's json.dumps writes NaN"
+            + " and Infinity unless allow_nan=False)\(near)")
+      }
     }
     switch UInt32(e.code) {
     case CSimdJSON_UTF8.rawValue:
@@ -625,7 +627,7 @@ struct ObjectReader {
         "\(subject) has a value of the wrong type\(element) (or nesting deeper than the schema allows)\(near)"
       )
     case CSimdJSON_BAD_NUMBER.rawValue:
-      if let nonFinite { return nonFinite }
+      if let nonFinite = nonFinite() { return nonFinite }
       return Problem.badNumber(
         field,
         "\(subject) holds a malformed number or one outside the range of a double\(element)\(near)")
@@ -640,7 +642,7 @@ struct ObjectReader {
     case CSimdJSON_MEMORY.rawValue:
       return Problem.busy("not enough memory to parse the body")
     default:
-      if let nonFinite { return nonFinite }
+      if let nonFinite = nonFinite() { return nonFinite }
       return Problem.malformed("malformed JSON\(position)\(near)")
     }
   }
