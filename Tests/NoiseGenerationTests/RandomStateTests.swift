@@ -73,6 +73,31 @@ struct RandomStateTests {
     }
   }
 
+  @Test("skipPermutation advances exactly as the permutation does, at any offset and size")
+  func skipPermutation() throws {
+    // sizes around powers of two (mask changes), small ones (groups judged word by word), and
+    // one spanning many blocks; offsets put the start anywhere in a block
+    let sizes = [0, 1, 2, 3, 16, 17, 31, 33, 255, 256, 257, 1000, 4097, 65_537, 300_000]
+    for (index, size) in sizes.enumerated() {
+      for offset in [0, 7, 600] {
+        var skipped = RandomState(seed: UInt32(1000 + index))
+        for _ in 0..<offset { _ = skipped.nextUInt32() }
+        var drawn = skipped
+        skipped.skipPermutation(size)
+        // numpy's shuffle, step by step: one random_interval(i) for i from size - 1 down to 1
+        drawn.withWords { (words: inout MTWords) -> Void in
+          var i = size - 1
+          while i > 0 {
+            _ = words.interval(UInt64(i))
+            i -= 1
+          }
+        }
+        #expect(skipped == drawn, "size \(size), offset \(offset)")
+        #expect(skipped.nextUInt32() == drawn.nextUInt32(), "size \(size), offset \(offset)")
+      }
+    }
+  }
+
   @Test("random_interval uses 64-bit draws above 2**32 - 1, high half first")
   func interval64() throws {
     var a = RandomState(seed: UInt32(5))
