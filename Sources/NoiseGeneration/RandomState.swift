@@ -104,6 +104,14 @@ public struct RandomState: Sendable, Equatable {
     return try body(&words)
   }
 
+  /// Gives this value storage of its own, so that its copies can then be used on other threads
+  /// while this one is (a copy shares storage until its first draw, which would read this
+  /// value's words while they change).
+  @usableFromInline
+  mutating func makeUnique() {
+    if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
+  }
+
   /// The next raw 32-bit output (numpy's `next_uint32`).
   @inlinable public mutating func nextUInt32() -> UInt32 {
     withWords { (w: inout MTWords) -> UInt32 in w.next32() }
