@@ -1,4 +1,5 @@
-/// What ``generateNoisyLabels(trueLabels:noiseMatrix:randomState:cancellation:)`` returns.
+/// What ``generateNoisyLabels(trueLabels:noiseMatrix:randomState:cancellation:threads:)``
+/// returns.
 public struct NoisyLabels<Label: FixedWidthInteger & Sendable>: Equatable, Sendable {
   /// cleanlab's return value, in the input's integer type.
   public var labels: [Label]
@@ -31,6 +32,14 @@ public struct NoisyLabels<Label: FixedWidthInteger & Sendable>: Equatable, Senda
 /// keeping a running rank per class, and copies each one's final label. No per-element
 /// allocation.
 ///
+/// `threads: 2` lets a call with at least ``noisyLabelsParallelThreshold`` labels use a second
+/// thread: each pass over the labels is split in two halves, and the flipping classes in two
+/// runs (the second thread skips through the first run's draws to find where its own start);
+/// see ``NoisyLabelPlan/drawMarks(randomState:cancellation:parallel:)``. The result, and the
+/// generator's state afterwards, are the same as with one thread; only the time differs. Values
+/// above 2 count as 2, below 1 as 1. The default is one thread, so that a server running one
+/// call per core does not oversubscribe its cores.
+///
 /// Departures from cleanlab:
 /// - A class in `0..<K` with no examples counts as 0 and gets no flips. cleanlab computes `py`
 ///   over the classes present, so its arrays no longer line up and numpy raises a broadcasting
@@ -52,7 +61,8 @@ public func generateNoisyLabels<Label: FixedWidthInteger & Sendable>(
   trueLabels: [Label],
   noiseMatrix: NoiseMatrix,
   randomState: inout RandomState,
-  cancellation: Cancellation = .none
+  cancellation: Cancellation = .none,
+  threads: Int = 1
 ) throws(NoiseGenerationError) -> NoisyLabels<Label> {
   let n = trueLabels.count
   var flipped = 0
@@ -62,16 +72,16 @@ public func generateNoisyLabels<Label: FixedWidthInteger & Sendable>(
     try trueLabels.withUnsafeBufferPointer { (input) throws(NoiseGenerationError) in
       flipped = try generateNoisyLabels(
         trueLabels: input, into: output, noiseMatrix: noiseMatrix, randomState: &randomState,
-        cancellation: cancellation)
+        cancellation: cancellation, threads: threads)
     }
     initialized = n
   }
   return NoisyLabels(labels: labels, numFlipped: flipped)
 }
 
-/// ``generateNoisyLabels(trueLabels:noiseMatrix:randomState:cancellation:)`` on caller-owned
-/// memory: reads `trueLabels`, writes the noisy labels into `output` (same count, not
-/// overlapping), and returns how many differ.
+/// ``generateNoisyLabels(trueLabels:noiseMatrix:randomState:cancellation:threads:)`` on
+/// caller-owned memory: reads `trueLabels`, writes the noisy labels into `output` (same count,
+/// not overlapping), and returns how many differ.
 ///
 /// Every element of `output` is written when the call returns normally; on a throw its contents
 /// are unspecified. For millions of labels, memory backed by huge pages makes the output's page
@@ -83,7 +93,8 @@ public func generateNoisyLabels<Label: FixedWidthInteger>(
   into output: UnsafeMutableBufferPointer<Label>,
   noiseMatrix: NoiseMatrix,
   randomState: inout RandomState,
-  cancellation: Cancellation = .none
+  cancellation: Cancellation = .none,
+  threads: Int = 1
 ) throws(NoiseGenerationError) -> Int {
   let K = noiseMatrix.K
   let n = trueLabels.count
@@ -95,10 +106,13 @@ public func generateNoisyLabels<Label: FixedWidthInteger>(
   }
   try checkFinite(noiseMatrix)
   guard n > 0, let input = trueLabels.baseAddress, let out = output.baseAddress else { return 0 }
-  try checkLabels(trueLabels, classes: K)
 
-  let lanes = NoisyLabelLanes(count: n)
-  let laneCounts = countClasses(input, lanes: lanes, classes: K)
+  let parallel = threads > 1 && n >= noisyLabelsParallelThreshold
+  let lanes = NoisyLabelLanes(count: n, groups: parallel ? 2 : 1)
+  guard let laneCounts = countClasses(input, lanes: lanes, classes: K) else {
+    try checkLabels(trueLabels, classes: K)
+    throw .invalidArgument(argument: "true_labels", reason: "a label is outside 0...\(K - 1)")
+  }
   let plan = NoisyLabelPlan(laneCounts: laneCounts, noiseMatrix: noiseMatrix)
   guard plan.flipped > 0 else {
     out.update(from: input, count: n)
@@ -108,15 +122,15 @@ public func generateNoisyLabels<Label: FixedWidthInteger>(
   if K <= 256 {
     try drawAndRelabel(
       UInt8.self, input, out, plan: plan, lanes: lanes, randomState: &randomState,
-      cancellation: cancellation)
+      cancellation: cancellation, parallel: parallel)
   } else if K <= 1 << 16 {
     try drawAndRelabel(
       UInt16.self, input, out, plan: plan, lanes: lanes, randomState: &randomState,
-      cancellation: cancellation)
+      cancellation: cancellation, parallel: parallel)
   } else {
     try drawAndRelabel(
       UInt32.self, input, out, plan: plan, lanes: lanes, randomState: &randomState,
-      cancellation: cancellation)
+      cancellation: cancellation, parallel: parallel)
   }
   return plan.flipped
 }
@@ -126,23 +140,24 @@ public func generateNoisyLabels<Label: FixedWidthInteger>(
 func drawAndRelabel<Label: FixedWidthInteger, Mark: FixedWidthInteger>(
   _: Mark.Type, _ input: UnsafePointer<Label>, _ out: UnsafeMutablePointer<Label>,
   plan: NoisyLabelPlan, lanes: NoisyLabelLanes, randomState: inout RandomState,
-  cancellation: Cancellation
+  cancellation: Cancellation, parallel: Bool
 ) throws(NoiseGenerationError) {
   let marks: ScratchBuffer<Mark> = try plan.drawMarks(
-    randomState: &randomState, cancellation: cancellation)
+    randomState: &randomState, cancellation: cancellation, parallel: parallel)
   relabel(input, out, marks: marks, plan: plan, lanes: lanes)
 }
 
-/// Throws for the first label outside `0..<K`. The common case, all labels valid, is one
-/// vectorizable maximum: read as unsigned 64-bit values (negative labels sign-extend to huge
-/// ones), every label is below `K` exactly when the largest is.
+/// The fewest labels for which `generate_noisy_labels` with `threads: 2` uses the second
+/// thread: below it, handing work to that thread and waiting for it (three times per call, tens
+/// of microseconds when it has to be woken) costs about as much as it saves.
+public let noisyLabelsParallelThreshold = 1 << 18
+
+/// Throws for the first label outside `0..<K`: the error path, once
+/// ``countClasses(_:lanes:classes:)`` has found that some label is.
 @inlinable
 func checkLabels<Label: FixedWidthInteger>(_ labels: UnsafeBufferPointer<Label>, classes K: Int)
   throws(NoiseGenerationError)
 {
-  var largest: UInt64 = 0
-  for label in labels { largest = Swift.max(largest, UInt64(truncatingIfNeeded: label)) }
-  if largest < UInt64(K) { return }
   for (i, label) in labels.enumerated()
   where label < 0 || UInt64(truncatingIfNeeded: label) >= UInt64(K) {
     throw .invalidArgument(
@@ -150,34 +165,86 @@ func checkLabels<Label: FixedWidthInteger>(_ labels: UnsafeBufferPointer<Label>,
   }
 }
 
-/// The labels split into four contiguous lanes that the counting and relabelling passes walk
-/// side by side, each with its own counters, so that runs of equal labels do not serialize on
-/// one counter. Lane `l` is `l * length ..< (l + 1) * length`; the last lane also takes the
-/// `tail`, the `count % 4` labels after `4 * length`.
+/// The labels split into groups of four contiguous lanes: one group per thread, and within a
+/// group the counting and relabelling passes walk the four lanes side by side, each with its own
+/// counters, so that runs of equal labels do not serialize on one counter. Lane `l` (counting
+/// over all groups) is `l * length ..< (l + 1) * length`; the last lane of the last group also
+/// takes the `tail`, the labels after `lanes * length`.
 @usableFromInline
 struct NoisyLabelLanes {
-  /// The passes' loops are unrolled for exactly this many lanes.
-  @usableFromInline static let count = 4
+  /// The passes' loops are unrolled for exactly this many lanes per group.
+  @usableFromInline static let perGroup = 4
+  /// 1 or 2.
+  @usableFromInline let groups: Int
   @usableFromInline let length: Int
   @usableFromInline let tail: Range<Int>
 
-  @inlinable init(count: Int) {
-    length = count / Self.count
-    tail = (Self.count * length)..<count
+  @inlinable init(count: Int, groups: Int) {
+    self.groups = groups
+    length = count / (groups * Self.perGroup)
+    tail = (groups * Self.perGroup * length)..<count
+  }
+
+  /// Lanes over all groups.
+  @inlinable var count: Int { groups * Self.perGroup }
+  /// Where group `g`'s first lane starts.
+  @inlinable func start(ofGroup g: Int) -> Int { g * Self.perGroup * length }
+  /// The labels after group `g`'s lanes that its last lane takes: the tail for the last group.
+  @inlinable func tail(ofGroup g: Int) -> Range<Int> { g == groups - 1 ? tail : 0..<0 }
+
+  /// Runs `body(g)` for each group, the second on a thread of its own.
+  @inlinable func forEachGroup(_ body: (Int) -> Void) {
+    if groups == 1 {
+      body(0)
+    } else {
+      concurrently {
+        body(0)
+      } _: {
+        body(1)
+      }
+    }
   }
 }
 
-/// Pass 1: the number of labels of each class in each lane, `counts[lane * K + class]`. The
-/// labels are known to be in `0..<K`.
+/// Pass 1: the number of labels of each class in each lane, `counts[lane * K + class]`, or nil
+/// when a label is outside `0..<K`. Each group first takes one vectorizable maximum of its
+/// labels read as unsigned 64-bit values (negative labels sign-extend to huge ones): they are
+/// all below `K` exactly when the largest is, and only then are they counted.
 @inlinable
 func countClasses<Label: FixedWidthInteger>(
   _ input: UnsafePointer<Label>, lanes: NoisyLabelLanes, classes K: Int
-) -> [Int] {
-  var counts = [Int](repeating: 0, count: NoisyLabelLanes.count * K)
+) -> [Int]? {
+  // one array per group, so that two threads' counters never share a cache line
+  var first: [Int]? = nil
+  var second: [Int]? = nil
+  lanes.forEachGroup { g in
+    let counts = countClasses(input, lanes: lanes, group: g, classes: K)
+    if g == 0 { first = counts } else { second = counts }
+  }
+  guard let first else { return nil }
+  if lanes.groups == 1 { return first }
+  guard let second else { return nil }
+  return first + second
+}
+
+/// Pass 1 over group `g`: its four lanes' counts, `counts[laneInGroup * K + class]`.
+@inlinable
+func countClasses<Label: FixedWidthInteger>(
+  _ labels: UnsafePointer<Label>, lanes: NoisyLabelLanes, group g: Int, classes K: Int
+) -> [Int]? {
+  let length = lanes.length
+  let input = labels + lanes.start(ofGroup: g)
+  let tail = lanes.tail(ofGroup: g)
+  var largest: UInt64 = 0
+  for i in 0..<(NoisyLabelLanes.perGroup * length) {
+    largest = Swift.max(largest, UInt64(truncatingIfNeeded: input[i]))
+  }
+  for i in tail { largest = Swift.max(largest, UInt64(truncatingIfNeeded: labels[i])) }
+  guard largest < UInt64(K) else { return nil }
+  var counts = [Int](repeating: 0, count: NoisyLabelLanes.perGroup * K)
   counts.withUnsafeMutableBufferPointer { buffer in
     let c0 = buffer.baseAddress!
     let (c1, c2, c3) = (c0 + K, c0 + 2 * K, c0 + 3 * K)
-    let length = lanes.length
     let (l1, l2, l3) = (input + length, input + 2 * length, input + 3 * length)
     for i in 0..<length {
       c0[Int(truncatingIfNeeded: input[i])] &+= 1
@@ -185,52 +252,72 @@ func countClasses<Label: FixedWidthInteger>(
       c2[Int(truncatingIfNeeded: l2[i])] &+= 1
       c3[Int(truncatingIfNeeded: l3[i])] &+= 1
     }
-    for i in lanes.tail { c3[Int(truncatingIfNeeded: input[i])] &+= 1 }
+    for i in tail { c3[Int(truncatingIfNeeded: labels[i])] &+= 1 }
   }
   return counts
 }
 
-/// Pass 2: walks the lanes side by side, keeping each class's running rank within each lane as
-/// a pointer into its marks, and writes each label's mark, its final label.
+/// Pass 2: walks each group's lanes side by side (the groups on threads of their own), keeping
+/// each class's running rank within each lane as a pointer into its marks, and writes each
+/// label's mark, its final label.
 @inlinable
 func relabel<Label: FixedWidthInteger, Mark: FixedWidthInteger>(
   _ input: UnsafePointer<Label>, _ out: UnsafeMutablePointer<Label>, marks: ScratchBuffer<Mark>,
   plan: NoisyLabelPlan, lanes: NoisyLabelLanes
 ) {
   let K = plan.K
-  var cursors = [UnsafeMutablePointer<Mark>](
-    repeating: marks.base, count: NoisyLabelLanes.count * K)
+  // where each lane's first label of each class finds its mark: the class's offset plus the
+  // class's labels in the lanes before it
+  var starts = [Int](repeating: 0, count: lanes.count * K)
   for k in 0..<K {
     var start = plan.offsets[k]
-    for lane in 0..<NoisyLabelLanes.count {
-      cursors[lane * K + k] = marks.base + start
+    for lane in 0..<lanes.count {
+      starts[lane * K + k] = start
       start += plan.laneCounts[lane * K + k]
     }
   }
-  cursors.withUnsafeMutableBufferPointer { buffer in
-    let c0 = buffer.baseAddress!
-    let (c1, c2, c3) = (c0 + K, c0 + 2 * K, c0 + 3 * K)
-    let length = lanes.length
-    let (i1, i2, i3) = (input + length, input + 2 * length, input + 3 * length)
-    let (o1, o2, o3) = (out + length, out + 2 * length, out + 3 * length)
-    @inline(__always)
-    func step(
-      _ cursors: UnsafeMutablePointer<UnsafeMutablePointer<Mark>>, _ label: Label,
-      _ target: UnsafeMutablePointer<Label>
-    ) {
-      let k = Int(truncatingIfNeeded: label)
-      target.pointee = Label(truncatingIfNeeded: cursors[k].pointee)
-      cursors[k] += 1
+  lanes.forEachGroup { g in
+    // each group's cursors in an array of its own, so that the threads share no cache line
+    var cursors = (0..<(NoisyLabelLanes.perGroup * K)).map {
+      marks.base + starts[g * NoisyLabelLanes.perGroup * K + $0]
     }
-    for i in 0..<length {
-      step(c0, input[i], out + i)
-      step(c1, i1[i], o1 + i)
-      step(c2, i2[i], o2 + i)
-      step(c3, i3[i], o3 + i)
+    cursors.withUnsafeMutableBufferPointer { buffer in
+      relabel(
+        input, out, cursors: buffer.baseAddress!, lanes: lanes, group: g, classes: K)
     }
-    for i in lanes.tail { step(c3, input[i], out + i) }
   }
   withExtendedLifetime(marks) {}
+}
+
+/// Pass 2 over group `g`, with that group's cursors (`cursors[laneInGroup * K + class]`).
+@inlinable
+func relabel<Label: FixedWidthInteger, Mark: FixedWidthInteger>(
+  _ labels: UnsafePointer<Label>, _ output: UnsafeMutablePointer<Label>,
+  cursors c0: UnsafeMutablePointer<UnsafeMutablePointer<Mark>>, lanes: NoisyLabelLanes,
+  group g: Int, classes K: Int
+) {
+  let (c1, c2, c3) = (c0 + K, c0 + 2 * K, c0 + 3 * K)
+  let length = lanes.length
+  let input = labels + lanes.start(ofGroup: g)
+  let out = output + lanes.start(ofGroup: g)
+  let (i1, i2, i3) = (input + length, input + 2 * length, input + 3 * length)
+  let (o1, o2, o3) = (out + length, out + 2 * length, out + 3 * length)
+  @inline(__always)
+  func step(
+    _ cursors: UnsafeMutablePointer<UnsafeMutablePointer<Mark>>, _ label: Label,
+    _ target: UnsafeMutablePointer<Label>
+  ) {
+    let k = Int(truncatingIfNeeded: label)
+    target.pointee = Label(truncatingIfNeeded: cursors[k].pointee)
+    cursors[k] += 1
+  }
+  for i in 0..<length {
+    step(c0, input[i], out + i)
+    step(c1, i1[i], o1 + i)
+    step(c2, i2[i], o2 + i)
+    step(c3, i3[i], o3 + i)
+  }
+  for i in lanes.tail(ofGroup: g) { step(c3, labels[i], output + i) }
 }
 
 /// The non-generic middle of `generate_noisy_labels`: which class flips how many labels to what,
@@ -256,8 +343,9 @@ struct NoisyLabelPlan {
   @usableFromInline
   init(laneCounts: [Int], noiseMatrix: NoiseMatrix) {
     let K = noiseMatrix.K
-    let counts = (0..<K).map { k in
-      (0..<NoisyLabelLanes.count).reduce(0) { $0 &+ laneCounts[$1 * K + k] }
+    var counts = [Int](repeating: 0, count: K)
+    for lane in 0..<(laneCounts.count / K) {
+      for k in 0..<K { counts[k] &+= laneCounts[lane * K + k] }
     }
     let total = Double(counts.reduce(0, +))
     var joint = [Int](repeating: 0, count: K * K)
@@ -291,9 +379,15 @@ struct NoisyLabelPlan {
   /// itself, except for the first `flips` entries of numpy's permutation of the class's ranks,
   /// which get the noise labels in the order of cleanlab's noise list (each noisy label `i`
   /// ascending, repeated `count_joint[i][k]` times). Flipping classes are drawn in order.
+  ///
+  /// With `parallel`, the classes are split in two runs at ``parallelSplit()``: this thread
+  /// draws the first run; a second thread starts from a copy of the generator, advances it past
+  /// the first run's permutations with ``RandomState/skipPermutation(_:)`` (the same draws
+  /// without the shuffling), then draws the second run, and its generator is the one the call
+  /// ends with. The draws, and so the marks, are the same as on one thread.
   @inlinable
   func drawMarks<Mark: FixedWidthInteger>(
-    randomState: inout RandomState, cancellation: Cancellation
+    randomState: inout RandomState, cancellation: Cancellation, parallel: Bool
   )
     throws(NoiseGenerationError) -> ScratchBuffer<Mark>
   {
@@ -301,14 +395,76 @@ struct NoisyLabelPlan {
     guard let marks = ScratchBuffer<Mark>(count: n, zeroed: false) else {
       throw .invalidArgument(argument: "true_labels", reason: "cannot allocate \(n) marks")
     }
-    for k in 0..<K {
+    let split = parallel ? parallelSplit() : nil
+    guard let split else {
+      try drawMarks(0..<K, into: marks, randomState: &randomState, cancellation: cancellation)
+      return marks
+    }
+    var second = randomState
+    // before the threads start: a shared copy would be copied on its first draw, reading words
+    // the other thread is changing
+    second.makeUnique()
+    var firstError: NoiseGenerationError? = nil
+    var secondError: NoiseGenerationError? = nil
+    concurrently {
+      do throws(NoiseGenerationError) {
+        try drawMarks(
+          0..<split, into: marks, randomState: &randomState, cancellation: cancellation)
+      } catch { firstError = error }
+    } _: {
+      do throws(NoiseGenerationError) {
+        for k in 0..<split where flipsPerClass[k] > 0 {
+          try cancellation.check()
+          second.skipPermutation(counts[k])
+        }
+        try drawMarks(split..<K, into: marks, randomState: &second, cancellation: cancellation)
+      } catch { secondError = error }
+    }
+    if let error = firstError ?? secondError { throw error }
+    randomState = second
+    return marks
+  }
+
+  /// The cost of skipping through a permutation relative to drawing it (and marking its flips),
+  /// as measured for classes of 10^5 and 10^6 labels; it decides where ``parallelSplit()`` cuts.
+  @usableFromInline static let skipCost = 0.3
+
+  /// Where to split the classes between two threads: the first takes the classes below the
+  /// result, the second skips through their draws and takes the rest. The cut minimizes the
+  /// longer thread's estimated work (draws and marks in proportion to a class's size, skips at
+  /// ``skipCost`` of that). Nil when fewer than two classes flip, or when no cut leaves a
+  /// flipping class on each side.
+  @usableFromInline
+  func parallelSplit() -> Int? {
+    let sizes = (0..<K).map { flipsPerClass[$0] > 0 ? Double(counts[$0]) : 0 }
+    let total = sizes.reduce(0, +)
+    var best: (split: Int, cost: Double)? = nil
+    var before = 0.0
+    for split in 1..<Swift.max(K, 1) {
+      before += sizes[split - 1]
+      let after = total - before
+      guard before > 0, after > 0 else { continue }
+      let cost = Swift.max(before, Self.skipCost * before + after)
+      if best == nil || cost < best!.cost { best = (split, cost) }
+    }
+    return best?.split
+  }
+
+  /// Fills the marks of `classes` with their own labels, then draws the flipping ones'
+  /// permutations in order and marks their flipped ranks.
+  @inlinable
+  func drawMarks<Mark: FixedWidthInteger>(
+    _ classes: Range<Int>, into marks: ScratchBuffer<Mark>, randomState: inout RandomState,
+    cancellation: Cancellation
+  ) throws(NoiseGenerationError) {
+    for k in classes {
       (marks.base + offsets[k]).update(repeating: Mark(truncatingIfNeeded: k), count: counts[k])
     }
-    let largest = (0..<K).filter { flipsPerClass[$0] > 0 }.map { counts[$0] }.max() ?? 0
+    let largest = classes.filter { flipsPerClass[$0] > 0 }.map { counts[$0] }.max() ?? 0
     guard let scratch = ScratchBuffer<UInt32>(count: largest, zeroed: false) else {
       throw .invalidArgument(argument: "true_labels", reason: "cannot allocate \(largest) indices")
     }
-    for k in 0..<K where flipsPerClass[k] > 0 {
+    for k in classes where flipsPerClass[k] > 0 {
       try cancellation.check()
       let ranks = UnsafeMutableBufferPointer(start: scratch.base, count: counts[k])
       try randomState.permutationPrefix(ranks, prefix: flipsPerClass[k], cancellation: cancellation)
@@ -323,7 +479,6 @@ struct NoisyLabelPlan {
         }
       }
     }
-    return marks
   }
 }
 
