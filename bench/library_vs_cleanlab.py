@@ -8,7 +8,9 @@ prints per-call times and the ratio cleanlab / Swift, by median and by best call
 Usage:  python bench/library_vs_cleanlab.py [--quick] [--binary PATH]
 The Swift side is `swift build -c release --product noise-generation-bench` (`make bench` builds
 it). Swift takes labels as Int32 (the library is generic over the integer type); numpy's are
-int64, as np.random.choice returns them.
+int64, as np.random.choice returns them. The label workloads are timed twice on the Swift side,
+with the library's default of one thread and with threads=2 (cleanlab uses one core); both rows
+share one cleanlab run.
 """
 
 import argparse
@@ -80,10 +82,10 @@ def run_cleanlab(workload, calls, K, N, trace, frac):
     return {"times": times, "checksum": checksum.hex(), "attempts": attempts}
 
 
-def run_swift(binary, workload, calls, K, N, trace, frac):
+def run_swift(binary, workload, calls, K, N, trace, frac, threads):
     # numpy asks for transparent huge pages for its large arrays; glibc's malloc does so when told
     env = dict(os.environ, GLIBC_TUNABLES="glibc.malloc.hugetlb=1")
-    out = subprocess.run([binary, workload, str(calls), str(K), str(N), repr(trace), repr(frac)],
+    out = subprocess.run([binary, workload, str(calls), str(K), str(N), repr(trace), repr(frac), str(threads)],
                          check=True, capture_output=True, text=True, env=env).stdout
     return json.loads(out)
 
@@ -100,6 +102,8 @@ WORKLOADS = [
     ("generate_noisy_labels K=10, N=1e7, trace 2", "labels", (4, 1), 10, 10**7, 2.0, 0.0),
     ("generate_noisy_labels K=10, N=1e7, trace 5", "labels", (4, 1), 10, 10**7, 5.0, 0.0),
 ]
+# thread counts the Swift side is timed with, per workload (default: one)
+THREAD_COUNTS = {"labels": (1, 2)}
 
 
 def fmt(seconds):
@@ -121,25 +125,28 @@ def main():
 
     rows = []
     print("%-62s %11s %11s %9s %9s  %s" % ("workload", "cleanlab", "Swift", "ratio", "best", "identical"))
-    for label, workload, calls, K, N, trace, frac in WORKLOADS:
+    for base_label, workload, calls, K, N, trace, frac in WORKLOADS:
         n = calls[1] if args.quick else calls[0]
-        ours = run_swift(args.binary, workload, n, K, N, trace, frac)
-        theirs = run_cleanlab(workload, n, K, N, trace, frac)
-        cl_median = statistics.median(theirs["times"])
-        cl_best = min(theirs["times"])
-        identical = ours["checksum"] == theirs["checksum"]
-        row = {
-            "workload": label, "calls": n,
-            "cleanlab_median_s": cl_median, "cleanlab_best_s": cl_best,
-            "swift_median_s": ours["median"], "swift_best_s": ours["best"],
-            "ratio_median": cl_median / ours["median"], "ratio_best": cl_best / ours["best"],
-            "identical": identical,
-        }
-        rows.append(row)
-        print("%-62s %11s %11s %8.1fx %8.1fx  %s" % (
-            label, fmt(cl_median), fmt(ours["median"]), row["ratio_median"], row["ratio_best"],
-            "yes" if identical else "NO (%s vs %s)" % (ours["checksum"], theirs["checksum"])))
-        sys.stdout.flush()
+        theirs = None
+        for threads in THREAD_COUNTS.get(workload, (1,)):
+            label = base_label if threads == 1 else "%s, %d threads" % (base_label, threads)
+            ours = run_swift(args.binary, workload, n, K, N, trace, frac, threads)
+            theirs = theirs or run_cleanlab(workload, n, K, N, trace, frac)
+            cl_median = statistics.median(theirs["times"])
+            cl_best = min(theirs["times"])
+            identical = ours["checksum"] == theirs["checksum"]
+            row = {
+                "workload": label, "calls": n, "threads": threads,
+                "cleanlab_median_s": cl_median, "cleanlab_best_s": cl_best,
+                "swift_median_s": ours["median"], "swift_best_s": ours["best"],
+                "ratio_median": cl_median / ours["median"], "ratio_best": cl_best / ours["best"],
+                "identical": identical,
+            }
+            rows.append(row)
+            print("%-62s %11s %11s %8.1fx %8.1fx  %s" % (
+                label, fmt(cl_median), fmt(ours["median"]), row["ratio_median"], row["ratio_best"],
+                "yes" if identical else "NO (%s vs %s)" % (ours["checksum"], theirs["checksum"])))
+            sys.stdout.flush()
     print("ratio = cleanlab median per call / Swift median per call; best = the same for the fastest call")
     if args.json:
         with open(args.json, "w") as f:

@@ -1,14 +1,16 @@
 // Times NoiseGeneration on the workloads of bench/library_vs_cleanlab.py.
 //
 // Usage: noise-generation-bench <workload> <calls> <K> [N] [trace] [frac_zero_noise_rates]
+//          [threads]
 //   matrix     generate_noise_matrix_from_trace(K, trace, py=uniform,
 //              frac_zero_noise_rates=frac, seed=call)
 //   validate   noise_matrix_is_valid(M, uniform) for the matrix generated with seed 1
 //   labels     generate_noisy_labels(true_labels, M) with the generator seeded by the call
 //              number; true_labels = choice(K, N, p=uniform) after seed 12345, held as Int32;
-//              M generated with seed 7
+//              M generated with seed 7; threads (default 1) is passed to it
 //
-// Prints one JSON line with per-call times and a checksum of every output, which the Python
+// Prints one JSON line with per-call times (best, median, mean, and every call in order) and a
+// checksum of every output, which the Python
 // script compares with the checksum of cleanlab's outputs for the same seeds: the same formula,
 // sum over calls c of (c * 0x9E3779B97F4A7C15 + 1) * sum over entries i of
 // (i * 2654435761 + 1) * bits(entry i), modulo 2**64, where bits is the IEEE-754 pattern of a
@@ -59,13 +61,16 @@ func time<T>(
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 4, let calls = Int(arguments[2]), let K = Int(arguments[3]) else {
-  print("usage: noise-generation-bench <workload> <calls> <K> [N] [trace] [frac_zero_noise_rates]")
+  print(
+    "usage: noise-generation-bench <workload> <calls> <K> [N] [trace] [frac_zero_noise_rates]"
+      + " [threads]")
   exit(2)
 }
 let workload = arguments[1]
 let N = arguments.count > 4 ? Int(arguments[4]) ?? 0 : 0
 let trace = arguments.count > 5 ? Double(arguments[5]) ?? 2 : 2
 let frac = arguments.count > 6 ? Double(arguments[6]) ?? 0 : 0
+let threads = arguments.count > 7 ? Int(arguments[7]) ?? 1 : 1
 let py = [Double](repeating: 1.0 / Double(K), count: K)
 var checksum = Checksum()
 var samples: [Double]
@@ -98,7 +103,7 @@ case "labels":
   samples = try time(calls) { seed in
     var random = RandomState(seed: UInt32(seed))
     return try generateNoisyLabels(
-      trueLabels: trueLabels, noiseMatrix: matrix, randomState: &random)
+      trueLabels: trueLabels, noiseMatrix: matrix, randomState: &random, threads: threads)
   } check: {
     checksum.add(labels: $0.labels)
   }
@@ -110,6 +115,7 @@ default:
 let sorted = samples.sorted()
 print(
   "{\"workload\": \"\(workload)\", \"K\": \(K), \"N\": \(N), \"calls\": \(calls),"
+    + " \"threads\": \(threads), \"samples\": \(samples),"
     + " \"best\": \(sorted[0]), \"median\": \(sorted[sorted.count / 2]),"
     + " \"mean\": \(samples.reduce(0, +) / Double(samples.count)),"
     + " \"attempts\": \(attempts), \"checksum\": \"\(String(checksum.value, radix: 16))\"}")
