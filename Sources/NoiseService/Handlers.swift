@@ -152,7 +152,7 @@ public enum Handlers {
     do throws(NoiseGenerationError) {
       return try generateNoisyLabels(
         trueLabels: r.trueLabels, noiseMatrix: matrix, randomState: &random,
-        cancellation: context.cancellation)
+        cancellation: context.cancellation, threads: context.configuration.labelThreads)
     } catch {
       throw Problem(error, context, endpoint: .noisyLabels)
     }

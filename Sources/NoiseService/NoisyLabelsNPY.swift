@@ -81,7 +81,7 @@ enum NoisyLabelsNPY {
           do throws(NoiseGenerationError) {
             flipped = try generateNoisyLabels(
               trueLabels: input, into: output, noiseMatrix: matrix, randomState: &random,
-              cancellation: context.cancellation)
+              cancellation: context.cancellation, threads: context.configuration.labelThreads)
           } catch {
             failure = error
           }
@@ -95,7 +95,7 @@ enum NoisyLabelsNPY {
       flipped = try output.withUnsafeMutableBufferPointer { (buffer) throws(NoiseGenerationError) in
         try generateNoisyLabels(
           trueLabels: input, into: buffer, noiseMatrix: matrix, randomState: &random,
-          cancellation: context.cancellation)
+          cancellation: context.cancellation, threads: context.configuration.labelThreads)
       }
     } catch {
       throw Problem(error, context, endpoint: .noisyLabels)

@@ -22,6 +22,7 @@ struct ConfigurationTests {
     #expect(c.host == "0.0.0.0" && c.port == 8080)
     #expect(c.maxBodyBytes == 256 << 20 && c.maxClasses == 1000 && c.requestTimeout == 60)
     #expect(c.threads == ServerConfiguration.cores)
+    #expect(c.labelThreads == Swift.min(ServerConfiguration.cores, 2))
   }
 
   @Test("flags win over NOISE_SERVICE_* which win over PORT")
@@ -35,10 +36,12 @@ struct ConfigurationTests {
       ["--max-body-bytes", "1MiB", "--request-timeout", "500ms", "--idle-timeout", "2s"],
       [
         "NOISE_SERVICE_MAX_CLASSES": "50", "NOISE_SERVICE_THREADS": "3",
-        "NOISE_SERVICE_MAX_CONNECTIONS": "64",
+        "NOISE_SERVICE_MAX_CONNECTIONS": "64", "NOISE_SERVICE_LABEL_THREADS": "1",
       ])
     #expect(c.maxBodyBytes == 1 << 20 && c.requestTimeout == 0.5 && c.idleTimeout == 2)
     #expect(c.maxClasses == 50 && c.threads == 3 && c.maxConnections == 64)
+    #expect(c.labelThreads == 1)
+    #expect(try run(["--label-threads", "2"]).labelThreads == 2)
   }
 
   @Test("help, version, and clear errors")
@@ -48,7 +51,8 @@ struct ConfigurationTests {
     #expect(ServerConfiguration.usage.contains("--max-body-bytes"))
     for bad in [
       ["--port", "70000"], ["--nope"], ["--port"], ["--max-body-bytes", "lots"],
-      ["--request-timeout", "-1"], ["--threads", "0"],
+      ["--request-timeout", "-1"], ["--threads", "0"], ["--label-threads", "3"],
+      ["--label-threads", "0"],
     ] {
       #expect(throws: ConfigurationError.self) {
         try ServerConfiguration.parse(arguments: bad, environment: [:])

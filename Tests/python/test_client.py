@@ -93,6 +93,25 @@ def test_polling_for_answers_changes_nothing_but_latency(client, spin):
         Client("http://127.0.0.1:%d" % client.port, spin=-1)
 
 
+@pytest.mark.parametrize("label_threads", ["1", "2"])
+def test_large_noisy_labels_equal_cleanlab_with_one_or_two_threads(start_server, label_threads):
+    """From 2**18 labels the server may split /noisy-labels over two threads (--label-threads);
+    the answer is cleanlab's either way, over JSON and over .npy, seed after seed."""
+    s = start_server("--label-threads", label_threads)
+    np.random.seed(21)
+    y = np.random.choice(10, 300_007, p=[0.02, 0.08, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.2])
+    nm = ng.generate_noise_matrix_from_trace(10, 4.0, py=[0.1] * 10, valid_noise_matrix=False, seed=3)
+    json_client = Client("http://127.0.0.1:%d" % s.port, npy_threshold=10**9)
+    npy_client = Client("http://127.0.0.1:%d" % s.port, npy_threshold=1)
+    for seed in (0, 7, 2**32 - 1):
+        np.random.seed(seed)
+        expected = ng.generate_noisy_labels(y, nm)
+        for client in (json_client, npy_client):
+            got = client.generate_noisy_labels(y, nm, seed=seed)
+            assert got.dtype == expected.dtype
+            assert (got == expected).all(), (label_threads, seed)
+
+
 DTYPES = ["<i1", "|u1", "<i2", ">i2", "<u2", ">u2", "<i4", ">i4", "<u4", ">u4", "<i8", ">i8", "<u8", ">u8"]
 
 
