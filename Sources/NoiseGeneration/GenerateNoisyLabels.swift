@@ -143,7 +143,9 @@ func drawAndRelabel<Label: FixedWidthInteger, Mark: FixedWidthInteger>(
   cancellation: Cancellation, parallel: Bool
 ) throws(NoiseGenerationError) {
   let marks: ScratchBuffer<Mark> = try plan.drawMarks(
-    randomState: &randomState, cancellation: cancellation, parallel: parallel)
+    randomState: &randomState, cancellation: cancellation, parallel: parallel,
+    output: UnsafeMutableRawBufferPointer(
+      start: out, count: plan.offsets[plan.K] * MemoryLayout<Label>.stride))
   relabel(input, out, marks: marks, plan: plan, lanes: lanes)
 }
 
@@ -384,10 +386,14 @@ struct NoisyLabelPlan {
   /// draws the first run; a second thread starts from a copy of the generator, advances it past
   /// the first run's permutations with ``RandomState/skipPermutation(_:)`` (the same draws
   /// without the shuffling), then draws the second run, and its generator is the one the call
-  /// ends with. The draws, and so the marks, are the same as on one thread.
+  /// ends with. The draws, and so the marks, are the same as on one thread. Whichever thread
+  /// finishes first then faults in pages of `output`, the memory the relabelling pass writes
+  /// next, while the other still draws (``PageFaulter``): at 10 million labels the kernel's
+  /// zeroing of the fresh 40 MB output otherwise falls inside that pass.
   @inlinable
   func drawMarks<Mark: FixedWidthInteger>(
-    randomState: inout RandomState, cancellation: Cancellation, parallel: Bool
+    randomState: inout RandomState, cancellation: Cancellation, parallel: Bool,
+    output: UnsafeMutableRawBufferPointer
   )
     throws(NoiseGenerationError) -> ScratchBuffer<Mark>
   {
@@ -406,11 +412,13 @@ struct NoisyLabelPlan {
     second.makeUnique()
     var firstError: NoiseGenerationError? = nil
     var secondError: NoiseGenerationError? = nil
+    let faults = PageFaulter(output, workers: 2)
     concurrently {
       do throws(NoiseGenerationError) {
         try drawMarks(
           0..<split, into: marks, randomState: &randomState, cancellation: cancellation)
       } catch { firstError = error }
+      faults.faultWhileOthersWork()
     } _: {
       do throws(NoiseGenerationError) {
         for k in 0..<split where flipsPerClass[k] > 0 {
@@ -419,6 +427,7 @@ struct NoisyLabelPlan {
         }
         try drawMarks(split..<K, into: marks, randomState: &second, cancellation: cancellation)
       } catch { secondError = error }
+      faults.faultWhileOthersWork()
     }
     if let error = firstError ?? secondError { throw error }
     randomState = second

@@ -129,6 +129,21 @@ struct ParallelTests {
     #expect(mismatches.load(ordering: .relaxed) == 0)
   }
 
+  @Test("PageFaulter touches one byte per 4 KiB page only while another worker works")
+  func pageFaulter() {
+    let count = 5 << 20 + 100
+    let memory = UnsafeMutableRawBufferPointer.allocate(byteCount: count, alignment: 4096)
+    defer { memory.deallocate() }
+    memory.initializeMemory(as: UInt8.self, repeating: 0xff)
+    // the last worker to finish finds no one working: it touches nothing
+    PageFaulter(memory, workers: 1).faultWhileOthersWork()
+    #expect(memory.allSatisfy { $0 == 0xff })
+    // a worker that never finishes: the other touches every page, then stops
+    PageFaulter(memory, workers: 2).faultWhileOthersWork()
+    let touched = (0..<count).filter { memory[$0] == 0 }
+    #expect(touched == Array(stride(from: 0, to: count, by: 4096)))
+  }
+
   @Test("concurrently runs both halves, nested calls included, and publishes their writes")
   func concurrentlyRunsBoth() {
     var first = [Int](repeating: 0, count: 1000)
