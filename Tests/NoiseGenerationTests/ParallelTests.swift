@@ -51,11 +51,15 @@ struct ParallelTests {
 
   static let size = noisyLabelsParallelThreshold + 7
 
+  /// ``size`` Int32 labels, each class of `0..<K` equally likely.
+  static func uniformLabels(K: Int, seed: UInt64) -> [Int32] {
+    labels(Int32.self, count: size, weights: [Int](repeating: 1, count: K), seed: seed)
+  }
+
   @Test("same labels, flips and generator state as one thread, for K = 2 to 300")
   func sameAsOneThread() throws {
     for (K, trace) in [(2, 1.2), (3, 1.5), (10, 5.0), (10, 2.0), (40, 20.0), (300, 150.0)] {
-      let labels = Self.labels(
-        Int32.self, count: Self.size, weights: [Int](repeating: 1, count: K), seed: UInt64(K))
+      let labels = Self.uniformLabels(K: K, seed: UInt64(K))
       try Self.expectSameAsOneThread(
         labels, try Self.matrix(K: K, trace: trace, seed: K), seed: UInt32(K), "K \(K)")
     }
@@ -83,8 +87,7 @@ struct ParallelTests {
   @Test("a bad label or a cancellation throws as with one thread")
   func errors() throws {
     let matrix = try Self.matrix(K: 10, trace: 5, seed: 1)
-    var labels = Self.labels(
-      Int32.self, count: Self.size, weights: [Int](repeating: 1, count: 10), seed: 8)
+    var labels = Self.uniformLabels(K: 10, seed: 8)
     var random = RandomState(seed: UInt32(1))
     #expect(throws: NoiseGenerationError.cancelled) {
       try generateNoisyLabels(
@@ -105,8 +108,7 @@ struct ParallelTests {
   @Test("concurrent callers share one helper thread; those that find it busy run alone")
   func concurrentCallers() throws {
     let matrix = try Self.matrix(K: 10, trace: 4, seed: 2)
-    let labels = Self.labels(
-      Int32.self, count: Self.size, weights: [Int](repeating: 1, count: 10), seed: 12)
+    let labels = Self.uniformLabels(K: 10, seed: 12)
     var generator = RandomState(seed: UInt32(3))
     let expected = try generateNoisyLabels(
       trueLabels: labels, noiseMatrix: matrix, randomState: &generator)
