@@ -23,7 +23,8 @@ let package = Package(
   ],
   targets: [
     // Pure Swift: numpy's legacy RandomState and cleanlab's five noise-generation functions.
-    // Depends on the standard library and Glibc only.
+    // Depends on the standard library (with its Synchronization module, for the atomics of the
+    // two-thread generate_noisy_labels) and Glibc only.
     .target(name: "NoiseGeneration", swiftSettings: cpuFlags),
     // Times the library on the workloads of bench/library_vs_cleanlab.py.
     .executableTarget(
