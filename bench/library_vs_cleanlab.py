@@ -8,9 +8,10 @@ prints per-call times and the ratio cleanlab / Swift, by median and by best call
 Usage:  python bench/library_vs_cleanlab.py [--quick] [--binary PATH]
 The Swift side is `swift build -c release --product noise-generation-bench` (`make bench` builds
 it). Swift takes labels as Int32 (the library is generic over the integer type); numpy's are
-int64, as np.random.choice returns them. The label workloads are timed twice on the Swift side,
-with the library's default of one thread and with threads=2 (cleanlab uses one core); both rows
-share one cleanlab run.
+int64, as np.random.choice returns them. The label workloads are timed three times on the Swift
+side against one cleanlab run: with the library's default of one thread, with threads=2
+(cleanlab uses one core), and with threads=2 on labels held as UInt8, the type the service gets
+from the Python client for K <= 256.
 """
 
 import argparse
@@ -102,8 +103,15 @@ WORKLOADS = [
     ("generate_noisy_labels K=10, N=1e7, trace 2", "labels", (4, 1), 10, 10**7, 2.0, 0.0),
     ("generate_noisy_labels K=10, N=1e7, trace 5", "labels", (4, 1), 10, 10**7, 5.0, 0.0),
 ]
-# thread counts the Swift side is timed with, per workload (default: one)
-THREAD_COUNTS = {"labels": (1, 2)}
+# how the Swift side is timed, per workload: (its workload name, threads, row label suffix);
+# by default once, as the workload, on one thread
+VARIANTS = {
+    "labels": (
+        ("labels", 1, ""),
+        ("labels", 2, ", 2 threads"),
+        ("labels-u8", 2, ", UInt8 labels, 2 threads"),
+    ),
+}
 
 
 def fmt(seconds):
@@ -124,13 +132,13 @@ def main():
         sys.exit("build it first: swift build -c release --product noise-generation-bench")
 
     rows = []
-    print("%-62s %11s %11s %9s %9s  %s" % ("workload", "cleanlab", "Swift", "ratio", "best", "identical"))
+    print("%-72s %11s %11s %9s %9s  %s" % ("workload", "cleanlab", "Swift", "ratio", "best", "identical"))
     for base_label, workload, calls, K, N, trace, frac in WORKLOADS:
         n = calls[1] if args.quick else calls[0]
         theirs = None
-        for threads in THREAD_COUNTS.get(workload, (1,)):
-            label = base_label if threads == 1 else "%s, %d threads" % (base_label, threads)
-            ours = run_swift(args.binary, workload, n, K, N, trace, frac, threads)
+        for swift_workload, threads, suffix in VARIANTS.get(workload, ((workload, 1, ""),)):
+            label = base_label + suffix
+            ours = run_swift(args.binary, swift_workload, n, K, N, trace, frac, threads)
             theirs = theirs or run_cleanlab(workload, n, K, N, trace, frac)
             cl_median = statistics.median(theirs["times"])
             cl_best = min(theirs["times"])
@@ -143,7 +151,7 @@ def main():
                 "identical": identical,
             }
             rows.append(row)
-            print("%-62s %11s %11s %8.1fx %8.1fx  %s" % (
+            print("%-72s %11s %11s %8.1fx %8.1fx  %s" % (
                 label, fmt(cl_median), fmt(ours["median"]), row["ratio_median"], row["ratio_best"],
                 "yes" if identical else "NO (%s vs %s)" % (ours["checksum"], theirs["checksum"])))
             sys.stdout.flush()

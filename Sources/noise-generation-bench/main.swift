@@ -8,6 +8,8 @@
 //   labels     generate_noisy_labels(true_labels, M) with the generator seeded by the call
 //              number; true_labels = choice(K, N, p=uniform) after seed 12345, held as Int32;
 //              M generated with seed 7; threads (default 1) is passed to it
+//   labels-u8  the same with the labels held as UInt8, as the service receives them from the
+//              Python client for K <= 256
 //
 // Prints one JSON line with per-call times (best, median, mean, and every call in order) and a
 // checksum of every output, which the Python
@@ -76,6 +78,22 @@ var checksum = Checksum()
 var samples: [Double]
 var attempts = 0
 
+/// The labels workloads, with the true labels held as `Label`.
+@MainActor func timeLabels<Label: FixedWidthInteger & Sendable>(_: Label.Type) throws -> [Double] {
+  var source = RandomState(seed: UInt32(12345))
+  let trueLabels = try source.choice(classes: K, size: N, p: py).map { Label($0) }
+  let matrix = try generateNoiseMatrixFromTrace(
+    K: K, trace: .float(trace), validNoiseMatrix: false, py: py, seed: 7
+  ).matrix!
+  return try time(calls) { seed in
+    var random = RandomState(seed: UInt32(seed))
+    return try generateNoisyLabels(
+      trueLabels: trueLabels, noiseMatrix: matrix, randomState: &random, threads: threads)
+  } check: {
+    checksum.add(labels: $0.labels)
+  }
+}
+
 switch workload {
 case "matrix":
   samples = try time(calls) { seed in
@@ -95,18 +113,9 @@ case "validate":
     checksum.add(call: [$0 ? 1 : 0])
   }
 case "labels":
-  var source = RandomState(seed: UInt32(12345))
-  let trueLabels = try source.choice(classes: K, size: N, p: py).map { Int32($0) }
-  let matrix = try generateNoiseMatrixFromTrace(
-    K: K, trace: .float(trace), validNoiseMatrix: false, py: py, seed: 7
-  ).matrix!
-  samples = try time(calls) { seed in
-    var random = RandomState(seed: UInt32(seed))
-    return try generateNoisyLabels(
-      trueLabels: trueLabels, noiseMatrix: matrix, randomState: &random, threads: threads)
-  } check: {
-    checksum.add(labels: $0.labels)
-  }
+  samples = try timeLabels(Int32.self)
+case "labels-u8":
+  samples = try timeLabels(UInt8.self)
 default:
   print("unknown workload \(workload)")
   exit(2)
