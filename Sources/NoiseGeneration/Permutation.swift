@@ -118,7 +118,9 @@ extension RandomState {
     if tally >> 16 == 0 { return b &- (count &- tally) }
     var current = b
     for j in 0..<(16 &* vectors) {
-      let candidate = block.load(fromByteOffset: (word &+ j) &* 4, as: UInt32.self) & mask
+      let candidate =
+        block.load(fromByteOffset: (word &+ j) &* MemoryLayout<UInt32>.stride, as: UInt32.self)
+        & mask
       current = skipStep(candidate, bound: current)
     }
     return current

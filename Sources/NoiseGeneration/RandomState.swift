@@ -92,7 +92,7 @@ public struct RandomState: Sendable, Equatable {
   /// Runs `body` with pointer access to this generator's words, copying them first if shared.
   @inlinable
   mutating func withWords<R, E: Error>(_ body: (inout MTWords) throws(E) -> R) throws(E) -> R {
-    if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
+    makeUnique()
     let s = storage
     var words = MTWords(
       key: s.words, tempered: s.words + MT19937.n, pos: s.pos, ready: s.ready, seeded: s.seeded)

@@ -12,11 +12,10 @@
 //              Python client for K <= 256
 //
 // Prints one JSON line with per-call times (best, median, mean, and every call in order) and a
-// checksum of every output, which the Python
-// script compares with the checksum of cleanlab's outputs for the same seeds: the same formula,
-// sum over calls c of (c * 0x9E3779B97F4A7C15 + 1) * sum over entries i of
-// (i * 2654435761 + 1) * bits(entry i), modulo 2**64, where bits is the IEEE-754 pattern of a
-// double or the value of an integer.
+// checksum of every output, which the Python script compares with the checksum of cleanlab's
+// outputs for the same seeds: the same formula, sum over calls c of (c * 0x9E3779B97F4A7C15 + 1)
+// * sum over entries i of (i * 2654435761 + 1) * bits(entry i), modulo 2**64, where bits is the
+// IEEE-754 pattern of a double or the value of an integer.
 import Glibc
 import NoiseGeneration
 
