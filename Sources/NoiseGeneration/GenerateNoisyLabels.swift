@@ -433,7 +433,9 @@ struct NoisyLabelPlan {
   }
 
   /// Fills the marks of `classes` with their own labels, then draws the flipping ones'
-  /// permutations in order and marks their flipped ranks.
+  /// permutations in order, each marking its flipped ranks as it goes (``PrefixMarks``): the
+  /// ranks that end at the first positions of the permutation get the noise labels in the
+  /// order of cleanlab's noise list.
   @inlinable
   func drawMarks<Mark: FixedWidthInteger>(
     _ classes: Range<Int>, into marks: ScratchBuffer<Mark>, randomState: inout RandomState,
@@ -448,18 +450,13 @@ struct NoisyLabelPlan {
     }
     for k in classes where flipsPerClass[k] > 0 {
       try cancellation.check()
-      let ranks = UnsafeMutableBufferPointer(start: scratch.base, count: counts[k])
-      try randomState.permutationPrefix(ranks, prefix: flipsPerClass[k], cancellation: cancellation)
-      let classMarks = marks.base + offsets[k]
-      var t = 0
-      for i in 0..<K where i != k {
-        let repeats = jointCounts[i * K + k]
-        let code = Mark(truncatingIfNeeded: i)
-        for _ in 0..<repeats {
-          classMarks[Int(ranks[t])] = code
-          t += 1
-        }
-      }
+      let noise = (0..<K).filter { $0 != k }
+      var output = PrefixMarks(
+        marks: marks.base + offsets[k], lengths: noise.map { jointCounts[$0 * K + k] },
+        labels: noise.map { Mark(truncatingIfNeeded: $0) })
+      try randomState.permutationPrefix(
+        UnsafeMutableBufferPointer(start: scratch.base, count: counts[k]),
+        prefix: flipsPerClass[k], into: &output, cancellation: cancellation)
     }
   }
 }

@@ -172,33 +172,47 @@ extension RandomState {
   /// `buffer[0..<prefix]`; the rest of `buffer` is scratch. The generator advances exactly as
   /// numpy's does for the whole permutation.
   ///
+  /// - Complexity: O(count) time, about 1.4 32-bit draws per step.
+  @inlinable
+  mutating func permutationPrefix(
+    _ buffer: UnsafeMutableBufferPointer<UInt32>, prefix: Int, cancellation: Cancellation = .none
+  ) throws(NoiseGenerationError) {
+    var kept = KeptIndices()
+    try permutationPrefix(buffer, prefix: prefix, into: &kept, cancellation: cancellation)
+  }
+
+  /// numpy's `permutation(buffer.count)`, with what becomes of its first `prefix` entries left to
+  /// `output`: ``KeptIndices`` leaves them in `buffer[0..<prefix]`, ``PrefixMarks`` records the
+  /// label of each one's position instead. The generator advances exactly as numpy's does for
+  /// the whole permutation.
+  ///
   /// This is the hot loop of `generate_noisy_labels`, which only keeps the first `len(noise)`
   /// entries of each class's permutation. In numpy's shuffle, step `i` (from `count - 1` down)
   /// swaps positions `i` and `j <= i`, after which position `i` is never read again. So while
   /// `i >= prefix`, where position `i` is not kept, the swap reduces to moving the value at `i`
   /// down to `j`: one sequential read and one random write, no random read. Below `prefix` the
-  /// steps are full swaps.
+  /// steps are full swaps, and the value that lands at `i` is final there; it goes to `output`.
   ///
   /// Draws come from blocks of pre-tempered words in a loop without data-dependent branches:
   /// a word gives the candidate `word & mask`; when it is above the bound (numpy rejects it and
   /// draws again) the step acts on position `i` itself, which changes nothing, and `i` does not
-  /// advance. The mask only changes when `i` falls below a power of two, so each inner loop runs
-  /// where it is constant. Without branches, the memory accesses of many steps overlap.
+  /// advance (`output` then sees the value at `i` once more before the one that stays). The mask
+  /// only changes when `i` falls below a power of two, and `output` may ask for runs of
+  /// positions it treats alike, so each inner loop runs where both are constant. Without
+  /// branches, the memory accesses of many steps overlap.
   ///
   /// `cancellation` is consulted every 2048 blocks (about 1.3 million draws), so the small
   /// permutations of `generate_noise_matrix_from_trace` never read the clock here; their
   /// callers check between iterations.
   ///
   /// - Complexity: O(count) time, about 1.4 32-bit draws per step.
-  @usableFromInline
-  mutating func permutationPrefix(
-    _ buffer: UnsafeMutableBufferPointer<UInt32>, prefix: Int, cancellation: Cancellation = .none
+  @inlinable
+  mutating func permutationPrefix<Output: PermutationPrefixOutput>(
+    _ buffer: UnsafeMutableBufferPointer<UInt32>, prefix: Int, into output: inout Output,
+    cancellation: Cancellation = .none
   ) throws(NoiseGenerationError) {
     let n = buffer.count
-    guard n > 1, let base = buffer.baseAddress else {
-      if n == 1 { buffer[0] = 0 }
-      return
-    }
+    guard n > 0, let base = buffer.baseAddress else { return }
     guard UInt64(n) <= 1 << 32 else {
       throw .invalidArgument(
         argument: "true_labels", reason: "a class has more than 2**32 examples")
@@ -240,7 +254,8 @@ extension RandomState {
           }
           words.pos = word + steps
         } else {
-          let steps = Swift.min(available, Int(b - floor) + 1)
+          let start = Swift.max(floor, output.enterRun(containing: b))
+          let steps = Swift.min(available, Int(b - start) + 1)
           for w in word..<(word + steps) {
             let candidate = block[w] & mask
             let accept = UInt32(truncatingIfNeeded: ((Int64(b) &- Int64(candidate)) >> 63) &+ 1)
@@ -248,7 +263,7 @@ extension RandomState {
             let position = Int(b)
             let displaced = base[target]
             base[target] = base[position]
-            base[position] = displaced
+            output.settle(displaced, at: position, in: base)
             b &-= accept
           }
           words.pos = word + steps
@@ -257,5 +272,75 @@ extension RandomState {
       }
     }
     if stopped { throw .cancelled }
+    _ = output.enterRun(containing: 0)
+    output.settle(base[0], at: 0, in: base)
+  }
+}
+
+/// What ``RandomState/permutationPrefix(_:prefix:into:cancellation:)`` does with each kept
+/// position's final value.
+@usableFromInline
+protocol PermutationPrefixOutput {
+  /// Called before the values of a run of positions are settled, with the highest of them: the
+  /// lowest position of the run, whose positions ``settle(_:at:in:)`` treats alike.
+  mutating func enterRun(containing position: UInt32) -> UInt32
+  /// `value` is the one at `position` once the step at `position` is accepted; a rejected step
+  /// settles the value then at `position`, which the same position settles again later.
+  func settle(_ value: UInt32, at position: Int, in indices: UnsafeMutablePointer<UInt32>)
+}
+
+/// Keeps the permutation's first entries in the index buffer.
+@usableFromInline
+struct KeptIndices: PermutationPrefixOutput {
+  @inlinable init() {}
+  @inlinable func enterRun(containing position: UInt32) -> UInt32 { 0 }
+  @inline(__always) @inlinable
+  func settle(_ value: UInt32, at position: Int, in indices: UnsafeMutablePointer<UInt32>) {
+    indices[position] = value
+  }
+}
+
+/// Marks each kept entry of a permutation of ranks with the label of its position:
+/// `marks[value] = label`, where the positions are split into consecutive runs, each with one
+/// label. A value that a rejected step settles early stays within the kept positions, and its
+/// mark is overwritten when it settles for good.
+@usableFromInline
+struct PrefixMarks<Mark: FixedWidthInteger>: PermutationPrefixOutput {
+  @usableFromInline let marks: UnsafeMutablePointer<Mark>
+  /// The first position of each run, ascending, starting with 0.
+  @usableFromInline let starts: [UInt32]
+  @usableFromInline let labels: [Mark]
+  @usableFromInline var run: Int
+  @usableFromInline var label: Mark
+
+  /// Runs of `lengths[r]` positions labelled `labels[r]`, from position 0 on (empty runs are
+  /// allowed).
+  @inlinable
+  init(marks: UnsafeMutablePointer<Mark>, lengths: [Int], labels: [Mark]) {
+    var starts: [UInt32] = []
+    var kept: [Mark] = []
+    var position = 0
+    for (length, label) in zip(lengths, labels) where length > 0 {
+      starts.append(UInt32(truncatingIfNeeded: position))
+      kept.append(label)
+      position += length
+    }
+    self.marks = marks
+    self.starts = starts
+    self.labels = kept
+    run = starts.count - 1
+    label = kept.last ?? 0
+  }
+
+  @inlinable
+  mutating func enterRun(containing position: UInt32) -> UInt32 {
+    while run > 0 && starts[run] > position { run -= 1 }
+    label = labels[run]
+    return starts[run]
+  }
+
+  @inline(__always) @inlinable
+  func settle(_ value: UInt32, at position: Int, in indices: UnsafeMutablePointer<UInt32>) {
+    marks[Int(value)] = label
   }
 }

@@ -98,6 +98,44 @@ struct RandomStateTests {
     }
   }
 
+  @Test("PrefixMarks labels the same ranks as the kept indices, with the same draws")
+  func prefixMarks() throws {
+    // (count, run lengths): whole and partial prefixes, one position, empty runs, many blocks
+    let cases: [(Int, [Int])] = [
+      (1, [1]), (2, [1, 1]), (2, [0, 1]), (3, [1]), (5, [2, 0, 3]), (17, [4, 4, 4]),
+      (100, [60, 0, 0, 1]), (1000, [1, 998, 1]), (4097, [100, 2000, 7]), (70_000, [35_000, 0]),
+    ]
+    for (index, (count, lengths)) in cases.enumerated() {
+      let prefix = lengths.reduce(0, +)
+      let labels = lengths.indices.map { UInt8(2 * $0 + 1) }
+      var kept = RandomState(seed: UInt32(77 + index))
+      var marked = kept
+      var indices = [UInt32](repeating: 0, count: count)
+      try indices.withUnsafeMutableBufferPointer {
+        try kept.permutationPrefix($0, prefix: prefix)
+      }
+      var expected = [UInt8](repeating: 0, count: count)
+      var position = 0
+      for (length, label) in zip(lengths, labels) {
+        for _ in 0..<length {
+          expected[Int(indices[position])] = label
+          position += 1
+        }
+      }
+      var marks = [UInt8](repeating: 0, count: count)
+      var scratch = [UInt32](repeating: 0, count: count)
+      try marks.withUnsafeMutableBufferPointer { marksBuffer in
+        var output = PrefixMarks(
+          marks: marksBuffer.baseAddress!, lengths: lengths, labels: labels)
+        try scratch.withUnsafeMutableBufferPointer {
+          try marked.permutationPrefix($0, prefix: prefix, into: &output)
+        }
+      }
+      #expect(marks == expected, "count \(count), runs \(lengths)")
+      #expect(marked == kept, "count \(count), runs \(lengths)")
+    }
+  }
+
   @Test("random_interval uses 64-bit draws above 2**32 - 1, high half first")
   func interval64() throws {
     var a = RandomState(seed: UInt32(5))
