@@ -224,6 +224,42 @@ struct ExtremaTests {
     #expect(zip(pattern, before).filter { $0 != $1 }.count == 0)
   }
 
+  @Test("classes on both sides of the fused-marking limit agree with cleanlab's steps, transcribed")
+  func noisyLabelsAgainstTranscription() throws {
+    // class 0 above NoisyLabelPlan.fusedMarkingLimit (marked in a second pass), the others below
+    let n = NoisyLabelPlan.fusedMarkingLimit * 3 / 2
+    var choices = PropertyTests.Choices(state: 8)
+    let labels = (0..<n).map { _ in choices.below(10) < 8 ? 0 : 1 + choices.below(3) }
+    #expect(labels.filter { $0 == 0 }.count > NoisyLabelPlan.fusedMarkingLimit)
+    let matrix = try #require(
+      try generateNoiseMatrixFromTrace(
+        K: 4, trace: .float(2.2), validNoiseMatrix: false, py: nil, seed: 4
+      ).matrix)
+    for seed in [UInt32(0), 9] {
+      var random = RandomState(seed: seed)
+      let got = try generateNoisyLabels(
+        trueLabels: labels, noiseMatrix: matrix, randomState: &random)
+      // cleanlab, step by step: for each class, its noise list, then choice(positions of k,
+      // len(noise), replace=False), which is positions[permutation(count)[:len(noise)]]
+      var reference = RandomState(seed: seed)
+      var expected = labels
+      for k in 0..<4 {
+        let positions = labels.indices.filter { labels[$0] == k }
+        let prior = Double(positions.count) / Double(n)
+        var noise: [Int] = []
+        for i in 0..<4 where i != k {
+          noise += Array(repeating: i, count: Int((matrix[i, k] * prior) * Double(n)))
+        }
+        guard !noise.isEmpty, positions.count >= noise.count else { continue }
+        let order = try reference.permutation(positions.count)
+        for (t, label) in noise.enumerated() { expected[positions[order[t]]] = label }
+      }
+      #expect(zip(got.labels, expected).filter { $0 != $1 }.count == 0, "seed \(seed)")
+      #expect(got.numFlipped == zip(labels, expected).filter { $0 != $1 }.count)
+      #expect(random == reference)
+    }
+  }
+
   @Test("Balls into 2**20 bins: counts sum to N through the block-tree path")
   func largeBallsCorrection() throws {
     var state = RandomState(seed: UInt32(7))
