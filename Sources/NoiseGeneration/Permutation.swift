@@ -177,7 +177,8 @@ extension RandomState {
   mutating func permutationPrefix(
     _ buffer: UnsafeMutableBufferPointer<UInt32>, prefix: Int, cancellation: Cancellation = .none
   ) throws(NoiseGenerationError) {
-    var kept = KeptIndices()
+    guard let base = buffer.baseAddress else { return }
+    var kept = KeptIndices(base)
     try permutationPrefix(buffer, prefix: prefix, into: &kept, cancellation: cancellation)
   }
 
@@ -263,7 +264,7 @@ extension RandomState {
             let position = Int(b)
             let displaced = base[target]
             base[target] = base[position]
-            output.settle(displaced, at: position, in: base)
+            output.settle(displaced, at: position)
             b &-= accept
           }
           words.pos = word + steps
@@ -273,7 +274,7 @@ extension RandomState {
     }
     if stopped { throw .cancelled }
     _ = output.enterRun(containing: 0)
-    output.settle(base[0], at: 0, in: base)
+    output.settle(base[0], at: 0)
   }
 }
 
@@ -282,20 +283,25 @@ extension RandomState {
 @usableFromInline
 protocol PermutationPrefixOutput {
   /// Called before the values of a run of positions are settled, with the highest of them: the
-  /// lowest position of the run, whose positions ``settle(_:at:in:)`` treats alike.
+  /// lowest position of the run, whose positions ``settle(_:at:)`` treats alike.
   mutating func enterRun(containing position: UInt32) -> UInt32
   /// `value` is the one at `position` once the step at `position` is accepted; a rejected step
   /// settles the value then at `position`, which the same position settles again later.
-  func settle(_ value: UInt32, at position: Int, in indices: UnsafeMutablePointer<UInt32>)
+  func settle(_ value: UInt32, at position: Int)
 }
 
 /// Keeps the permutation's first entries in the index buffer.
+///
+/// It holds the buffer's address rather than being an empty type: an `inout` argument of an
+/// empty type has no storage of its own, so two threads permuting at once would both "modify"
+/// the one shared placeholder address, which ThreadSanitizer reports as a race.
 @usableFromInline
 struct KeptIndices: PermutationPrefixOutput {
-  @inlinable init() {}
+  @usableFromInline let indices: UnsafeMutablePointer<UInt32>
+  @inlinable init(_ indices: UnsafeMutablePointer<UInt32>) { self.indices = indices }
   @inlinable func enterRun(containing position: UInt32) -> UInt32 { 0 }
   @inline(__always) @inlinable
-  func settle(_ value: UInt32, at position: Int, in indices: UnsafeMutablePointer<UInt32>) {
+  func settle(_ value: UInt32, at position: Int) {
     indices[position] = value
   }
 }
@@ -340,7 +346,7 @@ struct PrefixMarks<Mark: FixedWidthInteger>: PermutationPrefixOutput {
   }
 
   @inline(__always) @inlinable
-  func settle(_ value: UInt32, at position: Int, in indices: UnsafeMutablePointer<UInt32>) {
+  func settle(_ value: UInt32, at position: Int) {
     marks[Int(value)] = label
   }
 }
