@@ -460,24 +460,17 @@ struct NoisyLabelPlan {
     for k in classes where flipsPerClass[k] > 0 {
       try cancellation.check()
       let ranks = UnsafeMutableBufferPointer(start: scratch.base, count: counts[k])
-      let classMarks = marks.base + offsets[k]
       let noise = (0..<K).filter { $0 != k }
+      var output = PrefixMarks(
+        marks: marks.base + offsets[k], lengths: noise.map { jointCounts[$0 * K + k] },
+        labels: noise.map { Mark(truncatingIfNeeded: $0) })
       if counts[k] <= Self.fusedMarkingLimit {
-        var output = PrefixMarks(
-          marks: classMarks, lengths: noise.map { jointCounts[$0 * K + k] },
-          labels: noise.map { Mark(truncatingIfNeeded: $0) })
         try randomState.permutationPrefix(
           ranks, prefix: flipsPerClass[k], into: &output, cancellation: cancellation)
-        continue
-      }
-      try randomState.permutationPrefix(ranks, prefix: flipsPerClass[k], cancellation: cancellation)
-      var t = 0
-      for i in noise {
-        let code = Mark(truncatingIfNeeded: i)
-        for _ in 0..<jointCounts[i * K + k] {
-          classMarks[Int(ranks[t])] = code
-          t += 1
-        }
+      } else {
+        try randomState.permutationPrefix(
+          ranks, prefix: flipsPerClass[k], cancellation: cancellation)
+        output.mark(kept: scratch.base)
       }
     }
   }

@@ -308,14 +308,17 @@ struct KeptIndices: PermutationPrefixOutput {
 
 /// Marks each kept entry of a permutation of ranks with the label of its position:
 /// `marks[value] = label`, where the positions are split into consecutive runs, each with one
-/// label. A value that a rejected step settles early stays within the kept positions, and its
-/// mark is overwritten when it settles for good.
+/// label. As a ``PermutationPrefixOutput`` it marks values as they settle (a value that a
+/// rejected step settles early stays within the kept positions, and its mark is overwritten
+/// when it settles for good); ``mark(kept:)`` marks kept indices after the fact instead.
 @usableFromInline
 struct PrefixMarks<Mark: FixedWidthInteger>: PermutationPrefixOutput {
   @usableFromInline let marks: UnsafeMutablePointer<Mark>
   /// The first position of each run, ascending, starting with 0.
   @usableFromInline let starts: [UInt32]
   @usableFromInline let labels: [Mark]
+  /// The positions in all runs.
+  @usableFromInline let count: Int
   @usableFromInline var run: Int
   @usableFromInline var label: Mark
 
@@ -334,6 +337,7 @@ struct PrefixMarks<Mark: FixedWidthInteger>: PermutationPrefixOutput {
     self.marks = marks
     self.starts = starts
     self.labels = kept
+    count = position
     run = starts.count - 1
     label = kept.last ?? 0
   }
@@ -348,5 +352,15 @@ struct PrefixMarks<Mark: FixedWidthInteger>: PermutationPrefixOutput {
   @inline(__always) @inlinable
   func settle(_ value: UInt32, at position: Int) {
     marks[Int(value)] = label
+  }
+
+  /// Marks `kept[position]` with its position's label for every position of the runs: the
+  /// first entries of a permutation that ``KeptIndices`` kept.
+  @inlinable
+  func mark(kept: UnsafePointer<UInt32>) {
+    for r in starts.indices {
+      let end = r + 1 < starts.count ? Int(starts[r + 1]) : count
+      for position in Int(starts[r])..<end { marks[Int(kept[position])] = labels[r] }
+    }
   }
 }
