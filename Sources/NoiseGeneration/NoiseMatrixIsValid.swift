@@ -37,8 +37,13 @@ public func noiseMatrixValidity(_ noiseMatrix: NoiseMatrix, py: [Double])
   throws(NoiseGenerationError) -> NoiseMatrixValidity
 {
   try checkPrior(py, classes: noiseMatrix.K)
-  try checkFinite(noiseMatrix)
-  return unsafeNoiseMatrixValidity(noiseMatrix, py: py)
+  let validity = unsafeNoiseMatrixValidity(noiseMatrix, py: py)
+  // A NaN or infinite entry makes the joint's sum NaN or infinite (the prior is finite), so
+  // only then can the matrix hold one.
+  if case .jointDoesNotSumToOne(let sum) = validity.failure, !sum.isFinite {
+    try checkFinite(noiseMatrix)
+  }
+  return validity
 }
 
 /// cleanlab's `noise_matrix_is_valid(noise_matrix, py)`, returning its boolean.
@@ -70,7 +75,8 @@ func checkFinite(_ noiseMatrix: NoiseMatrix) throws(NoiseGenerationError) {
   }
 }
 
-/// The validity check on arguments already known to be finite and of matching shapes.
+/// The validity check on arguments of matching shapes, the prior finite. A NaN or infinite
+/// matrix entry gives `.jointDoesNotSumToOne` with a sum that is not finite.
 func unsafeNoiseMatrixValidity(_ noiseMatrix: NoiseMatrix, py: [Double]) -> NoiseMatrixValidity {
   let K = noiseMatrix.K
   // An empty joint sums to 0, so cleanlab returns False for K == 0.
@@ -86,32 +92,30 @@ func unsafeNoiseMatrixValidity(_ noiseMatrix: NoiseMatrix, py: [Double]) -> Nois
 }
 
 /// How many doubles of scratch ``noiseMatrixValidity(_:_:K:scratch:)`` needs.
-func validityScratchCount(_ K: Int) -> Int { K * K + K }
+func validityScratchCount(_ K: Int) -> Int { 2 * K + 7 }
 
-/// The validity check on a row-major `K×K` matrix `m` (`K > 0`) and prior `p`, both finite,
-/// with `validityScratchCount(K)` doubles of scratch for `joint` and `ps`.
+/// The validity check on a row-major `K×K` matrix `m` (`K > 0`) and a finite prior `p`, with
+/// `validityScratchCount(K)` doubles of scratch for the tiled prior and `ps`.
+///
+/// `joint = np.multiply(noise_matrix, py)` is never stored: its sum multiplies the entries as
+/// it reads them (``numpyScaledRowsSum(_:tiledPrior:K:)``), and the diagonal is recomputed, with
+/// the same roundings. A matrix entry that is NaN or infinite makes the sum so, and the check
+/// stops there.
 func noiseMatrixValidity(
   _ m: UnsafePointer<Double>, _ p: UnsafePointer<Double>, K: Int,
   scratch: UnsafeMutablePointer<Double>
 ) -> NoiseMatrixValidity {
-  // joint_noise = np.multiply(noise_matrix, py): column j scaled by py[j].
-  let joint = scratch
-  var row = m
-  var target = joint
-  for _ in 0..<K {
-    for c in 0..<K { target[c] = row[c] * p[c] }
-    row += K
-    target += K
-  }
-  let total = numpySum(joint, count: K * K)
+  let tiledPrior = scratch
+  for i in 0..<(K + 7) { tiledPrior[i] = p[i % K] }
+  let total = numpyScaledRowsSum(m, tiledPrior: tiledPrior, K: K)
   if !(abs(total - 1.0) < floatingPointComparison) {
     return NoiseMatrixValidity(failure: .jointDoesNotSumToOne(sum: total))
   }
-  let ps = scratch + K * K
+  let ps = scratch + K + 7
   openBLASMatrixVector(m, p, K: K, into: ps)
   for i in 0..<K {
     let product = ps[i] * p[i]
-    let diagonal = joint[i * K + i]
+    let diagonal = m[i * K + i] * p[i]
     if !(product < diagonal) {
       return NoiseMatrixValidity(
         failure: .notLearnable(classIndex: i, marginalProduct: product, joint: diagonal))

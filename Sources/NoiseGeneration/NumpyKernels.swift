@@ -4,11 +4,108 @@
 /// pairwise sum of all elements (so an empty or all-negative-zero array sums to `+0.0`).
 @usableFromInline
 func numpySum(_ base: UnsafePointer<Double>, count n: Int) -> Double {
-  0.0 + pairwiseSum(base, count: n)
+  0.0 + pairwiseSum(ContiguousTerms(base), count: n)
+}
+
+/// `np.multiply(m, p).sum()` for a C-contiguous `K×K` matrix `m` and a length-`K` vector `p`
+/// (each row multiplied by `p` entry by entry), without storing the products: the same products,
+/// added in the same pairwise order, as ``numpySum(_:count:)`` of the stored product.
+///
+/// `tiledPrior` holds `p[i % K]` for `i` in `0..<K + 7`, so that eight consecutive columns can be
+/// read from any starting column without wrapping.
+@usableFromInline
+func numpyScaledRowsSum(
+  _ m: UnsafePointer<Double>, tiledPrior: UnsafePointer<Double>, K: Int
+) -> Double {
+  0.0 + pairwiseSum(ScaledRowTerms(m, tiledPrior: tiledPrior, K: K), count: K * K)
+}
+
+/// Consecutive terms for ``pairwiseSum(_:count:)``, read front to back.
+@usableFromInline
+protocol SummandCursor {
+  /// The cursor `count` terms further on.
+  func advanced(by count: Int) -> Self
+  /// The next eight terms, term `i` in lane `i`; moves past them.
+  mutating func next8() -> SIMD8<Double>
+  /// The next term; moves past it.
+  mutating func next() -> Double
+}
+
+/// The values of a contiguous array.
+@usableFromInline
+struct ContiguousTerms: SummandCursor {
+  @usableFromInline var pointer: UnsafePointer<Double>
+
+  @inline(__always) @usableFromInline init(_ pointer: UnsafePointer<Double>) {
+    self.pointer = pointer
+  }
+
+  @inline(__always) @usableFromInline func advanced(by count: Int) -> ContiguousTerms {
+    ContiguousTerms(pointer + count)
+  }
+
+  @inline(__always) @usableFromInline mutating func next8() -> SIMD8<Double> {
+    let terms = UnsafeRawPointer(pointer).loadUnaligned(as: SIMD8<Double>.self)
+    pointer += 8
+    return terms
+  }
+
+  @inline(__always) @usableFromInline mutating func next() -> Double {
+    let term = pointer.pointee
+    pointer += 1
+    return term
+  }
+}
+
+/// The entries of a row-major `K×K` matrix, each multiplied by its column's entry of a vector
+/// (numpy's broadcast `m * p`), computed as they are read. The column is tracked as the cursor
+/// moves; only ``advanced(by:)`` divides.
+@usableFromInline
+struct ScaledRowTerms: SummandCursor {
+  @usableFromInline var entry: UnsafePointer<Double>
+  @usableFromInline var column: Int
+  @usableFromInline let tiledPrior: UnsafePointer<Double>
+  @usableFromInline let K: Int
+  /// `8 % K`: how far eight terms move the column, modulo `K`.
+  @usableFromInline let step8: Int
+
+  @inline(__always) @usableFromInline
+  init(_ m: UnsafePointer<Double>, tiledPrior: UnsafePointer<Double>, K: Int) {
+    entry = m
+    column = 0
+    self.tiledPrior = tiledPrior
+    self.K = K
+    step8 = 8 % K
+  }
+
+  @inline(__always) @usableFromInline func advanced(by count: Int) -> ScaledRowTerms {
+    var moved = self
+    moved.entry += count
+    moved.column = (column + count) % K
+    return moved
+  }
+
+  @inline(__always) @usableFromInline mutating func next8() -> SIMD8<Double> {
+    let values = UnsafeRawPointer(entry).loadUnaligned(as: SIMD8<Double>.self)
+    let scales = UnsafeRawPointer(tiledPrior + column).loadUnaligned(as: SIMD8<Double>.self)
+    entry += 8
+    column += step8
+    if column >= K { column -= K }
+    return values * scales
+  }
+
+  @inline(__always) @usableFromInline mutating func next() -> Double {
+    let term = entry.pointee * tiledPrior[column]
+    entry += 1
+    column += 1
+    if column == K { column = 0 }
+    return term
+  }
 }
 
 /// numpy's pairwise summation (`DOUBLE_pairwise_sum` in `loops_utils.h.src`), which `ndarray.sum`
-/// uses for float64, including the sum of a whole C-contiguous 2-D array.
+/// uses for float64, including the sum of a whole C-contiguous 2-D array, over the `n` terms that
+/// `terms` yields.
 ///
 /// Fewer than 8 values are added left to right from -0.0 (numpy's start, which keeps a sum of
 /// negative zeros negative). Up to 128 values are added into eight
@@ -19,101 +116,75 @@ func numpySum(_ base: UnsafePointer<Double>, count n: Int) -> Double {
 ///
 /// - Complexity: O(count).
 @usableFromInline
-func pairwiseSum(_ base: UnsafePointer<Double>, count n: Int, stride: Int = 1) -> Double {
+func pairwiseSum<Terms: SummandCursor>(_ terms: Terms, count n: Int) -> Double {
+  var cursor = terms
   if n < 8 {
     var result = -0.0
-    for i in 0..<n { result += base[i * stride] }
+    for _ in 0..<n { result += cursor.next() }
     return result
   }
   if n <= 128 {
+    // the eight accumulators are the eight lanes of one vector: same additions, same order
+    var r = cursor.next8()
     var i = 8
     let blocked = n - n % 8
-    var result: Double
-    if stride == 1 {
-      // the eight accumulators are the eight lanes of one vector: same additions, same order
-      let raw = UnsafeRawPointer(base)
-      var r = raw.loadUnaligned(as: SIMD8<Double>.self)
-      while i < blocked {
-        r += raw.loadUnaligned(fromByteOffset: i * 8, as: SIMD8<Double>.self)
-        i += 8
-      }
-      result = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
-    } else {
-      var r0 = base[0]
-      var r1 = base[stride]
-      var r2 = base[2 * stride]
-      var r3 = base[3 * stride]
-      var r4 = base[4 * stride]
-      var r5 = base[5 * stride]
-      var r6 = base[6 * stride]
-      var r7 = base[7 * stride]
-      while i < blocked {
-        r0 += base[(i + 0) * stride]
-        r1 += base[(i + 1) * stride]
-        r2 += base[(i + 2) * stride]
-        r3 += base[(i + 3) * stride]
-        r4 += base[(i + 4) * stride]
-        r5 += base[(i + 5) * stride]
-        r6 += base[(i + 6) * stride]
-        r7 += base[(i + 7) * stride]
-        i += 8
-      }
-      result = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < blocked {
+      r += cursor.next8()
+      i += 8
     }
+    var result = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
     while i < n {
-      result += base[i * stride]
+      result += cursor.next()
       i += 1
     }
     return result
   }
   var half = n / 2
   half -= half % 8
-  if stride == 1 && n <= 256 {
+  if n <= 256 {
     // both halves are leaves: sum them side by side, so their additions overlap
-    let (left, right) = pairwiseLeafPair(base, half, base + half, n - half)
+    let (left, right) = pairwiseLeafPair(terms, half, terms.advanced(by: half), n - half)
     return left + right
   }
-  return pairwiseSum(base, count: half, stride: stride)
-    + pairwiseSum(base + half * stride, count: n - half, stride: stride)
+  return pairwiseSum(terms, count: half) + pairwiseSum(terms.advanced(by: half), count: n - half)
 }
 
-/// Two contiguous leaves of ``pairwiseSum(_:count:stride:)`` (each of 8 to 128 values), summed
-/// in one loop: the same additions in the same order as two separate calls, in two independent
-/// chains.
+/// Two leaves of ``pairwiseSum(_:count:)`` (each of 8 to 128 values), summed in one loop: the
+/// same additions in the same order as two separate calls, in two independent chains.
 @inline(__always)
-private func pairwiseLeafPair(
-  _ a: UnsafePointer<Double>, _ na: Int, _ b: UnsafePointer<Double>, _ nb: Int
+private func pairwiseLeafPair<Terms: SummandCursor>(
+  _ a: Terms, _ na: Int, _ b: Terms, _ nb: Int
 ) -> (Double, Double) {
-  let ra = UnsafeRawPointer(a)
-  let rb = UnsafeRawPointer(b)
-  var sa = ra.loadUnaligned(as: SIMD8<Double>.self)
-  var sb = rb.loadUnaligned(as: SIMD8<Double>.self)
+  var ca = a
+  var cb = b
+  var sa = ca.next8()
+  var sb = cb.next8()
   let blockedA = na - na % 8
   let blockedB = nb - nb % 8
   let common = Swift.min(blockedA, blockedB)
   var i = 8
   while i < common {
-    sa += ra.loadUnaligned(fromByteOffset: i * 8, as: SIMD8<Double>.self)
-    sb += rb.loadUnaligned(fromByteOffset: i * 8, as: SIMD8<Double>.self)
+    sa += ca.next8()
+    sb += cb.next8()
     i += 8
   }
   var j = i
   while i < blockedA {
-    sa += ra.loadUnaligned(fromByteOffset: i * 8, as: SIMD8<Double>.self)
+    sa += ca.next8()
     i += 8
   }
   while j < blockedB {
-    sb += rb.loadUnaligned(fromByteOffset: j * 8, as: SIMD8<Double>.self)
+    sb += cb.next8()
     j += 8
   }
   var left = ((sa[0] + sa[1]) + (sa[2] + sa[3])) + ((sa[4] + sa[5]) + (sa[6] + sa[7]))
   var right = ((sb[0] + sb[1]) + (sb[2] + sb[3])) + ((sb[4] + sb[5]) + (sb[6] + sb[7]))
   while i < na {
-    left += a[i]
+    left += ca.next()
     i += 1
   }
   while j < nb {
-    right += b[j]
+    right += cb.next()
     j += 1
   }
   return (left, right)
@@ -151,8 +222,9 @@ func openBLASMatrixVector(_ a: UnsafePointer<Double>, _ x: UnsafePointer<Double>
 
 /// ``openBLASMatrixVector(_:_:K:)`` written into the `K` doubles at `y`.
 ///
-/// The rows of the four-row FMA groups are computed two at a time: every lane sees the same
-/// fused multiply-adds in the same order as OpenBLAS's, and the two rows' chains overlap.
+/// The rows of each four-row FMA group are computed side by side, as OpenBLAS does: every lane
+/// sees the same fused multiply-adds in the same order as OpenBLAS's, and the four rows' chains
+/// overlap.
 @usableFromInline
 func openBLASMatrixVector(
   _ a: UnsafePointer<Double>, _ x: UnsafePointer<Double>, K: Int,
@@ -169,8 +241,8 @@ func openBLASMatrixVector(
     let block = Swift.min(remaining, blockMax)
     var r = 0
     while r < fourRowRows {
-      dotFMA4Rows2(a + r * K + offset, K, x + offset, count: block, into: y + r)
-      r += 2
+      dotFMA4Rows4(a + r * K + offset, K, x + offset, count: block, into: y + r)
+      r += 4
     }
     var row = fourRowRows
     if K & 2 != 0 {
@@ -229,24 +301,30 @@ struct FMALanes {
   @inline(__always) var combined: Double { (l0 + l2) + (l1 + l3) }
 }
 
-/// OpenBLAS Haswell `dgemv_kernel_4x4` for the two rows starting at `a` (`stride` apart),
-/// added into `y[0..<2]`. The rows are independent, so their FMA chains overlap; each row's four
+/// OpenBLAS Haswell `dgemv_kernel_4x4` for the four rows starting at `a` (`stride` apart),
+/// added into `y[0..<4]`. The rows are independent, so their FMA chains overlap; each row's four
 /// lanes become one vector FMA.
 @inline(__always)
-private func dotFMA4Rows2(
+private func dotFMA4Rows4(
   _ a: UnsafePointer<Double>, _ stride: Int, _ x: UnsafePointer<Double>, count: Int,
   into y: UnsafeMutablePointer<Double>
 ) {
   var r0 = FMALanes()
   var r1 = FMALanes()
+  var r2 = FMALanes()
+  var r3 = FMALanes()
   var i = 0
   while i < count {
     r0.add(a + i, x + i)
     r1.add(a + stride + i, x + i)
+    r2.add(a + 2 * stride + i, x + i)
+    r3.add(a + 3 * stride + i, x + i)
     i += 4
   }
   y[0] = y[0] + r0.combined
   y[1] = y[1] + r1.combined
+  y[2] = y[2] + r2.combined
+  y[3] = y[3] + r3.combined
 }
 
 /// OpenBLAS `dgemv_kernel_4x2` for one row: one SSE register of two lanes, `mulpd` then `addpd`

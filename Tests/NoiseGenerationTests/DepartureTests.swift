@@ -106,6 +106,29 @@ struct DepartureTests {
     }
   }
 
+  @Test("noise_matrix_is_valid: a NaN or infinite entry anywhere throws; overflow to inf does not")
+  func nonFiniteValidity() throws {
+    for K in [2, 3, 9, 17, 100] {
+      let py = [Double](repeating: 1 / Double(K), count: K)
+      for bad in [Double.nan, .infinity, -.infinity] {
+        for position in Set([0, K + 1, K * K / 2, K * K - 1]) {
+          var entries = [Double](repeating: 1 / Double(K), count: K * K)
+          entries[position] = bad
+          let matrix = try NoiseMatrix(K: K, entries: entries)
+          #expect(throws: NoiseGenerationError.self, "K=\(K) [\(position)] = \(bad)") {
+            try noiseMatrixIsValid(matrix, py: py)
+          }
+        }
+      }
+      // finite entries whose products with py overflow: cleanlab's sum is inf, so False
+      var entries = [Double](repeating: 1 / Double(K), count: K * K)
+      entries[K * K - 1] = .greatestFiniteMagnitude
+      let huge = try NoiseMatrix(K: K, entries: entries)
+      let validity = try noiseMatrixValidity(huge, py: [Double](repeating: 4, count: K))
+      #expect(validity.failure == .jointDoesNotSumToOne(sum: .infinity), "K=\(K)")
+    }
+  }
+
   @Test("a K of 0 or 1 is cleanlab's ValueError for noise matrices")
   func tooFewClasses() throws {
     for K in [-5, 0, 1] {

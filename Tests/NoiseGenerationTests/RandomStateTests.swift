@@ -152,6 +152,24 @@ struct RandomStateTests {
     #expect(a.randomInterval(0) == 0 && a == b, "max 0 draws nothing")
   }
 
+  @Test("the joint's sum, multiplied as read, equals numpy's sum of the stored product")
+  func scaledRowsSum() throws {
+    var random = RandomState(seed: UInt32(11))
+    for K in Array(1...40) + [63, 64, 65, 100, 127, 128, 129, 300, 1000] {
+      let m = try random.randomSample(count: K * K)
+      let p = try random.randomSample(count: K).map { $0 * 3 - 1 }
+      let joint = (0..<(K * K)).map { m[$0] * p[$0 % K] }
+      let expected = joint.withUnsafeBufferPointer { numpySum($0.baseAddress!, count: K * K) }
+      let tiled = (0..<(K + 7)).map { p[$0 % K] }
+      let fused = m.withUnsafeBufferPointer { m in
+        tiled.withUnsafeBufferPointer {
+          numpyScaledRowsSum(m.baseAddress!, tiledPrior: $0.baseAddress!, K: K)
+        }
+      }
+      #expect(fused.bitPattern == expected.bitPattern, "K=\(K)")
+    }
+  }
+
   @Test("sampling sizes are bounded instead of exhausting memory")
   func sampleCaps() throws {
     var random = RandomState(seed: UInt32(0))
