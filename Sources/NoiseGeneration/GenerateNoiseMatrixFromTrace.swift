@@ -130,9 +130,10 @@ private func checkClassCount(_ K: Int) throws(NoiseGenerationError) {
 
 /// Steps 3 and 4, on a generator just seeded.
 ///
-/// Every attempt works in one scratch allocation made for the whole call (the matrix, its
-/// diagonal, a column's noise rates, the zeros per column, the row order and the validity
-/// check's scratch), so an attempt allocates nothing; only the returned matrix is a new array.
+/// Every attempt draws its matrix in the array that is returned, and works in scratch made for
+/// the whole call (the diagonal, a column's noise rates, the zeros per column, the row order and
+/// the validity check's scratch), so an attempt allocates nothing and the accepted matrix is
+/// not copied.
 private func drawNoiseMatrix(
   K: Int,
   trace: PythonNumber,
@@ -169,81 +170,86 @@ private func drawNoiseMatrix(
   let zeroTarget = Double(K * (K - 1)) * fracZeroNoiseRates
   let prior = py ?? []
   var priorChecked = false
-  let area = K * K
-  let doubles = area + 2 * K + validityScratchCount(K)
-  return try withUnsafeTemporaryAllocation(of: Double.self, capacity: doubles) {
-    (doubles) throws(NoiseGenerationError) -> NoiseMatrixFromTrace in
-    try withUnsafeTemporaryAllocation(of: Int.self, capacity: K) {
-      (zerosPerColumn) throws(NoiseGenerationError) -> NoiseMatrixFromTrace in
-      try withUnsafeTemporaryAllocation(of: UInt32.self, capacity: K - 1) {
-        (rowOrder) throws(NoiseGenerationError) -> NoiseMatrixFromTrace in
-        let base = doubles.baseAddress!
-        let matrix = UnsafeMutableBufferPointer(start: base, count: area)
-        let diagonal = UnsafeMutableBufferPointer(start: base + area, count: K)
-        let rates = UnsafeMutableBufferPointer(start: base + area + K, count: K)
-        let validityScratch = base + area + 2 * K
-
-        for attempt in 1...maxIter {
-          try cancellation.check()
-          matrix.update(repeating: 0)
-          try generateNRandProbabilitiesThatSumToM(
-            into: diagonal, m: trace, maxProb: maxTraceProb, minProb: minTraceProb,
-            randomState: &random, cancellation: cancellation)
-          var ones = 0
-          for i in 0..<K {
-            matrix[i * K + i] = diagonal[i]
-            if diagonal[i] == 1 { ones += 1 }
-          }
-          let columnsWithNoise = K - ones
-
-          guard abs(zeroTarget) < 9_223_372_036_854_775_808.0 else {
-            throw .invalidArgument(
-              argument: "frac_zero_noise_rates",
-              reason: "int(K * (K - 1) * frac_zero_noise_rates) overflows int64"
-                + " (cleanlab raises OverflowError)")
-          }
-          var zeros = Int(zeroTarget) - (K - columnsWithNoise) * (K - 1)
-          zeros = Swift.max(zeros, 0)
-          try randomlyDistributeNBallsIntoKBins(
-            N: zeros,
-            into: UnsafeMutableBufferPointer(rebasing: zerosPerColumn[0..<columnsWithNoise]),
-            bins: rates, maxBallsPerBin: K - 2, minBallsPerBin: 0, randomState: &random,
-            cancellation: cancellation)
-
-          var noisyColumn = 0
-          for column in 0..<K where diagonal[column] != 1 {
-            let count = K - 1 - zerosPerColumn[noisyColumn]
-            noisyColumn += 1
-            let columnRates = UnsafeMutableBufferPointer(rebasing: rates[0..<count])
+  // the attempts are drawn in the array that is returned
+  var entries = [Double](repeating: 0, count: K * K)
+  let doubles = 2 * K + validityScratchCount(K)
+  let accepted = try entries.withUnsafeMutableBufferPointer {
+    (matrix) throws(NoiseGenerationError) -> Int? in
+    try withUnsafeTemporaryAllocation(of: Double.self, capacity: doubles) {
+      (doubles) throws(NoiseGenerationError) -> Int? in
+      try withUnsafeTemporaryAllocation(of: Int.self, capacity: K) {
+        (zerosPerColumn) throws(NoiseGenerationError) -> Int? in
+        try withUnsafeTemporaryAllocation(of: UInt32.self, capacity: K - 1) {
+          (rowOrder) throws(NoiseGenerationError) -> Int? in
+          let base = doubles.baseAddress!
+          let diagonal = UnsafeMutableBufferPointer(start: base, count: K)
+          let rates = UnsafeMutableBufferPointer(start: base + K, count: K)
+          let validityScratch = base + 2 * K
+          for attempt in 1...maxIter {
+            try cancellation.check()
+            if attempt > 1 { matrix.update(repeating: 0) }
             try generateNRandProbabilitiesThatSumToM(
-              into: columnRates, m: .float(1 - diagonal[column]), maxProb: maxNoiseRate,
-              minProb: minNoiseRate, randomState: &random, cancellation: cancellation)
-            // choice([rows other than column], count, replace=False): the first `count` entries
-            // of numpy's permutation(K - 1), each mapped past the diagonal; the rates are popped
-            // from the end of their list into those rows in order
-            try random.permutationPrefix(rowOrder, prefix: count, cancellation: cancellation)
-            for t in 0..<count {
-              let r = Int(rowOrder[t])
-              matrix[(r < column ? r : r + 1) * K + column] = columnRates[count - 1 - t]
+              into: diagonal, m: trace, maxProb: maxTraceProb, minProb: minTraceProb,
+              randomState: &random, cancellation: cancellation)
+            var ones = 0
+            for i in 0..<K {
+              matrix[i * K + i] = diagonal[i]
+              if diagonal[i] == 1 { ones += 1 }
             }
-          }
+            let columnsWithNoise = K - ones
 
-          if validNoiseMatrix {
-            if !priorChecked {
-              try checkPrior(prior, classes: K)
-              priorChecked = true
+            guard abs(zeroTarget) < 9_223_372_036_854_775_808.0 else {
+              throw .invalidArgument(
+                argument: "frac_zero_noise_rates",
+                reason: "int(K * (K - 1) * frac_zero_noise_rates) overflows int64"
+                  + " (cleanlab raises OverflowError)")
             }
-            let validity = prior.withUnsafeBufferPointer {
-              noiseMatrixValidity(
-                UnsafePointer(base), $0.baseAddress!, K: K, scratch: validityScratch)
+            var zeros = Int(zeroTarget) - (K - columnsWithNoise) * (K - 1)
+            zeros = Swift.max(zeros, 0)
+            try randomlyDistributeNBallsIntoKBins(
+              N: zeros,
+              into: UnsafeMutableBufferPointer(rebasing: zerosPerColumn[0..<columnsWithNoise]),
+              bins: rates, maxBallsPerBin: K - 2, minBallsPerBin: 0, randomState: &random,
+              cancellation: cancellation)
+
+            var noisyColumn = 0
+            for column in 0..<K where diagonal[column] != 1 {
+              let count = K - 1 - zerosPerColumn[noisyColumn]
+              noisyColumn += 1
+              let columnRates = UnsafeMutableBufferPointer(rebasing: rates[0..<count])
+              try generateNRandProbabilitiesThatSumToM(
+                into: columnRates, m: .float(1 - diagonal[column]), maxProb: maxNoiseRate,
+                minProb: minNoiseRate, randomState: &random, cancellation: cancellation)
+              // choice([rows other than column], count, replace=False): the first `count` entries
+              // of numpy's permutation(K - 1), each mapped past the diagonal; the rates are popped
+              // from the end of their list into those rows in order
+              try random.permutationPrefix(rowOrder, prefix: count, cancellation: cancellation)
+              for t in 0..<count {
+                let r = Int(rowOrder[t])
+                matrix[(r < column ? r : r + 1) * K + column] = columnRates[count - 1 - t]
+              }
             }
-            if !validity.isValid { continue }
+
+            if validNoiseMatrix {
+              if !priorChecked {
+                try checkPrior(prior, classes: K)
+                priorChecked = true
+              }
+              let validity = prior.withUnsafeBufferPointer {
+                noiseMatrixValidity(
+                  UnsafePointer(matrix.baseAddress!), $0.baseAddress!, K: K,
+                  scratch: validityScratch)
+              }
+              if !validity.isValid { continue }
+            }
+            return attempt
           }
-          let result = try! NoiseMatrix(K: K, entries: Array(matrix))
-          return NoiseMatrixFromTrace(matrix: result, iterations: attempt)
+          return nil
         }
-        return NoiseMatrixFromTrace(matrix: nil, iterations: maxIter)
       }
     }
   }
+  guard let accepted else { return NoiseMatrixFromTrace(matrix: nil, iterations: maxIter) }
+  return NoiseMatrixFromTrace(
+    matrix: try! NoiseMatrix(K: K, entries: entries), iterations: accepted)
 }
