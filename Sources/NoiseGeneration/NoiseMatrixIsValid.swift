@@ -106,7 +106,8 @@ func noiseMatrixValidity(
   scratch: UnsafeMutablePointer<Double>
 ) -> NoiseMatrixValidity {
   let tiledPrior = scratch
-  for i in 0..<(K + 7) { tiledPrior[i] = p[i % K] }
+  tiledPrior.update(from: p, count: K)
+  for i in K..<(K + 7) { tiledPrior[i] = tiledPrior[i - K] }
   let total = numpyScaledRowsSum(m, tiledPrior: tiledPrior, K: K)
   if !(abs(total - 1.0) < floatingPointComparison) {
     return NoiseMatrixValidity(failure: .jointDoesNotSumToOne(sum: total))
