@@ -96,18 +96,25 @@ int not_a_number(Element &element, error_code cause) {
 // literal without fractional part.
 template <typename Element>
 int read_integer(Element &element, int64_t minimum, int64_t maximum, int64_t &out) {
+  // The common case first, in one pass over the digits: an integer literal within int64, which
+  // the classification below would find to be a signed integer and read the same way. simdjson
+  // leaves the element unconsumed when this fails.
+  int64_t direct;
+  auto refused = element.get_int64().get(direct);
+  if (refused == SUCCESS) {
+    if (direct < minimum || direct > maximum) return CSimdJSON_INTEGER_RANGE;
+    out = direct;
+    return CSimdJSON_OK;
+  }
   ondemand::number_type type;
   auto kind = element.get_number_type();
   if (std::move(kind).get(type)) return not_a_number(element, kind.error());
-  if (type == ondemand::number_type::signed_integer) {
-    int64_t value;
-    auto result = element.get_int64();
-    if (std::move(result).get(value)) return code_for(result.error());
-    if (value < minimum || value > maximum) return CSimdJSON_INTEGER_RANGE;
-    out = value;
-    return CSimdJSON_OK;
+  if (type == ondemand::number_type::signed_integer ||
+      type == ondemand::number_type::unsigned_integer) {
+    // get_int64 says NUMBER_ERROR for a malformed literal ("01") and INCORRECT_TYPE for one
+    // outside int64 (below -2^63 or above 2^63 - 1).
+    return refused == INCORRECT_TYPE ? CSimdJSON_INTEGER_RANGE : code_for(refused);
   }
-  if (type == ondemand::number_type::unsigned_integer) return CSimdJSON_INTEGER_RANGE;
   double value;
   auto result = element.get_double();
   if (std::move(result).get(value)) return code_for(result.error());
@@ -126,8 +133,14 @@ int read_double(Element &element, double &out) {
   if (type == ondemand::number_type::signed_integer) {
     int64_t value;
     auto result = element.get_int64();
-    if (std::move(result).get(value)) return code_for(result.error());
-    out = double(value);
+    if (std::move(result).get(value) == SUCCESS) {
+      out = double(value);
+      return CSimdJSON_OK;
+    }
+    if (result.error() != INCORRECT_TYPE) return code_for(result.error());
+    // Below -2^63: read as the nearest double, as for an unsigned literal past 2^64 - 1.
+    auto rounded = element.get_double();
+    if (std::move(rounded).get(out) || !std::isfinite(out)) return CSimdJSON_BAD_NUMBER;
     return CSimdJSON_OK;
   }
   if (type == ondemand::number_type::unsigned_integer) {
@@ -259,9 +272,18 @@ int CSimdJSON_number(CSimdJSON_Parser *p, double *value, int64_t *integer, int *
   }
   if (type == ondemand::number_type::signed_integer) {
     auto number = p->value.get_int64();
-    if (std::move(number).get(*integer)) return fail(p, error, number.error());
-    *value = double(*integer);
-    *kind = CSimdJSON_NUMBER_INT64;
+    if (std::move(number).get(*integer) == SUCCESS) {
+      *value = double(*integer);
+      *kind = CSimdJSON_NUMBER_INT64;
+      return CSimdJSON_OK;
+    }
+    if (number.error() != INCORRECT_TYPE) return fail(p, error, number.error());
+    // below -2**63: read it as a (rounded) double
+    auto rounded = p->value.get_double();
+    if (std::move(rounded).get(*value) || !std::isfinite(*value)) {
+      return fail(p, error, CSimdJSON_BAD_NUMBER, NUMBER_ERROR);
+    }
+    *kind = CSimdJSON_NUMBER_BIG;
     return CSimdJSON_OK;
   }
   if (type == ondemand::number_type::unsigned_integer) {

@@ -115,6 +115,18 @@ struct HandlerTests {
     ("/probabilities", #"{"n": 3, "m": 1, "seed": -1}"#, 422, "invalid-value", "seed"),
     ("/probabilities", #"{"n": 3, "m": 1, "seed": 4294967296}"#, 422, "invalid-value", "seed"),
     (
+      "/probabilities", #"{"n": 3, "m": 1, "seed": 9223372036854775808}"#, 422, "invalid-value",
+      "seed"
+    ),
+    (
+      "/probabilities", #"{"n": 3, "m": 1, "seed": -9223372036854775809}"#, 422, "invalid-value",
+      "seed"
+    ),
+    (
+      "/probabilities", #"{"n": 3, "m": 1, "seed": -99999999999999999999999}"#, 422,
+      "invalid-value", "seed"
+    ),
+    (
       "/probabilities", #"{"n": 5, "m": 1, "max_prob": 0.1}"#, 422, "cleanlab-value-error",
       "max_prob"
     ),
@@ -150,6 +162,25 @@ struct HandlerTests {
     (
       "/noisy-labels", #"{"true_labels": [0, 1.5], "noise_matrix": [[1, 0], [0, 1]]}"#, 400,
       "not-an-integer", "true_labels"
+    ),
+    (
+      "/noisy-labels",
+      #"{"true_labels": [0, -9223372036854775809], "noise_matrix": [[1, 0], [0, 1]]}"#,
+      422, "invalid-value", "true_labels"
+    ),
+    (
+      "/noisy-labels",
+      #"{"true_labels": [0, 18446744073709551616], "noise_matrix": [[1, 0], [0, 1]]}"#,
+      422, "invalid-value", "true_labels"
+    ),
+    (
+      "/noisy-labels", #"{"true_labels": [0, 01], "noise_matrix": [[1, 0], [0, 1]]}"#, 400,
+      "invalid-number", "true_labels"
+    ),
+    (
+      "/noisy-labels",
+      #"{"true_labels": [0, 1], "noise_matrix": [[1, -9223372036854775809], [0, 1]]}"#,
+      422, "invalid-value", "noise_matrix"
     ),
     (
       "/noisy-labels", #"{"true_labels": [0, 1], "noise_matrix": [[1, 0, 0], [0, 1, 0]]}"#, 422,
