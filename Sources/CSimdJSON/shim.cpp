@@ -125,6 +125,19 @@ int read_integer(Element &element, int64_t minimum, int64_t maximum, int64_t &ou
   return CSimdJSON_OK;
 }
 
+// An integer literal outside int64: below -2^63, or at or above 2^63 (simdjson 3.0.1 classifies
+// literals past 2^64 - 1 as unsigned too, and may fail to classify longer ones). Its value as a
+// double, the nearest one past 2^64 - 1; false when it is beyond the range of a double.
+template <typename Element>
+bool read_wide_integer(Element &element, double &out) {
+  uint64_t value;
+  if (element.get_uint64().get(value) == SUCCESS) {
+    out = double(value);
+    return true;
+  }
+  return element.get_double().get(out) == SUCCESS && std::isfinite(out);
+}
+
 template <typename Element>
 int read_double(Element &element, double &out) {
   ondemand::number_type type;
@@ -137,22 +150,11 @@ int read_double(Element &element, double &out) {
       out = double(value);
       return CSimdJSON_OK;
     }
+    // NUMBER_ERROR for a malformed literal ("01"), INCORRECT_TYPE below -2^63
     if (result.error() != INCORRECT_TYPE) return code_for(result.error());
-    // Below -2^63: read as the nearest double, as for an unsigned literal past 2^64 - 1.
-    auto rounded = element.get_double();
-    if (std::move(rounded).get(out) || !std::isfinite(out)) return CSimdJSON_BAD_NUMBER;
-    return CSimdJSON_OK;
   }
-  if (type == ondemand::number_type::unsigned_integer) {
-    uint64_t value;
-    auto result = element.get_uint64();
-    if (std::move(result).get(value) == SUCCESS) {
-      out = double(value);
-      return CSimdJSON_OK;
-    }
-    auto rounded = element.get_double();
-    if (std::move(rounded).get(out) || !std::isfinite(out)) return CSimdJSON_BAD_NUMBER;
-    return CSimdJSON_OK;
+  if (type != ondemand::number_type::floating_point_number) {
+    return read_wide_integer(element, out) ? CSimdJSON_OK : CSimdJSON_BAD_NUMBER;
   }
   auto result = element.get_double();
   if (std::move(result).get(out)) return code_for(result.error());
@@ -261,42 +263,20 @@ int CSimdJSON_number(CSimdJSON_Parser *p, double *value, int64_t *integer, int *
                      CSimdJSON_Error *error) {
   ondemand::number_type type;
   auto result = p->value.get_number_type();
-  if (std::move(result).get(type)) {
-    // an integer literal beyond 64 bits: read it as a (rounded) double
-    auto big = p->value.get_double();
-    if (std::move(big).get(*value) == SUCCESS && std::isfinite(*value)) {
-      *kind = CSimdJSON_NUMBER_BIG;
-      return CSimdJSON_OK;
-    }
-    return fail(p, error, CSimdJSON_BAD_NUMBER, NUMBER_ERROR);
-  }
-  if (type == ondemand::number_type::signed_integer) {
+  bool classified = std::move(result).get(type) == SUCCESS;
+  if (classified && type == ondemand::number_type::signed_integer) {
     auto number = p->value.get_int64();
     if (std::move(number).get(*integer) == SUCCESS) {
       *value = double(*integer);
       *kind = CSimdJSON_NUMBER_INT64;
       return CSimdJSON_OK;
     }
+    // NUMBER_ERROR for a malformed literal ("01"), INCORRECT_TYPE below -2^63
     if (number.error() != INCORRECT_TYPE) return fail(p, error, number.error());
-    // below -2**63: read it as a (rounded) double
-    auto rounded = p->value.get_double();
-    if (std::move(rounded).get(*value) || !std::isfinite(*value)) {
-      return fail(p, error, CSimdJSON_BAD_NUMBER, NUMBER_ERROR);
-    }
-    *kind = CSimdJSON_NUMBER_BIG;
-    return CSimdJSON_OK;
   }
-  if (type == ondemand::number_type::unsigned_integer) {
-    // at or above 2**63 (simdjson 3.0.1 also says so for literals beyond 2**64)
-    uint64_t big;
-    auto number = p->value.get_uint64();
-    if (std::move(number).get(big) == SUCCESS) {
-      *value = double(big);
-    } else {
-      auto rounded = p->value.get_double();
-      if (std::move(rounded).get(*value) || !std::isfinite(*value)) {
-        return fail(p, error, CSimdJSON_BAD_NUMBER, NUMBER_ERROR);
-      }
+  if (!classified || type != ondemand::number_type::floating_point_number) {
+    if (!read_wide_integer(p->value, *value)) {
+      return fail(p, error, CSimdJSON_BAD_NUMBER, NUMBER_ERROR);
     }
     *kind = CSimdJSON_NUMBER_BIG;
     return CSimdJSON_OK;
